@@ -1,0 +1,192 @@
+// The events the engine emits: plain facts with frame numbers, stream index and direction.
+// Words and colours are added by renderers (cli/), never here.
+#pragma once
+
+#include "labtool/analysis/decode.hpp"
+#include "labtool/analysis/tcp_state.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace labtool::analysis {
+
+enum class Direction { client_to_server, server_to_client };
+
+/// Fields every event has. `frame` is the 1-based frame that completed the event (Wireshark's
+/// numbering); `time` is seconds since the first frame of the capture.
+struct EventBase {
+    std::uint32_t stream = 0;
+    std::uint64_t frame = 0;
+    double time = 0.0;
+};
+
+struct Endpoint {
+    IpAddress address;
+    std::uint16_t port = 0;
+};
+
+/// First packet of a connection. `handshake_seen` is false when the capture picked the
+/// connection up mid-stream (then sequence numbers are relative to the first byte seen).
+struct ConnectionOpened : EventBase {
+    Endpoint client;
+    Endpoint server;
+    bool handshake_seen = true;
+};
+
+/// One of the three handshake packets (RFC 9293 §3.5).
+struct Handshake : EventBase {
+    int step = 1;                        // 1 SYN, 2 SYN-ACK, 3 ACK
+    Direction from = Direction::client_to_server;
+    std::uint32_t seq_raw = 0;
+    std::uint32_t ack_raw = 0;           // 0 on step 1
+    std::uint32_t seq_rel = 0;
+    std::uint32_t ack_rel = 0;
+    std::uint32_t peer_isn = 0;          // steps 2, 3: the ISN this packet acknowledges
+    bool ack_is_peer_isn_plus_1 = false; // steps 2, 3: ack_raw == peer_isn + 1
+    std::uint16_t window = 0;            // raw window field
+    std::optional<std::uint16_t> mss;
+    std::optional<std::uint8_t> wscale;
+    bool sack_perm = false;
+    bool timestamps = false;
+    bool retransmission = false;         // a repeated SYN or SYN-ACK
+    TcpState client_state = TcpState::closed;  // after this packet
+    TcpState server_state = TcpState::closed;
+};
+
+/// A segment of a message as it travelled: the frame, its relative seq and payload length.
+struct SegmentRef {
+    std::uint64_t frame = 0;
+    std::uint32_t seq_rel = 0;
+    std::uint32_t len = 0;
+    std::uint64_t acked_by = 0;          // frame of the first ACK covering it; 0 = not yet
+};
+
+struct HttpHeader {
+    std::string name;
+    std::string value;
+};
+
+/// An HTTP/1.x request, parsed from the client's reassembled byte stream.
+struct HttpRequest : EventBase {
+    Direction from = Direction::client_to_server;
+    std::string method;
+    std::string uri;
+    std::string version;                 // "HTTP/1.1"
+    std::vector<HttpHeader> headers;     // in order, as sent (capped)
+    std::uint64_t header_bytes = 0;
+    std::uint64_t body_bytes = 0;
+    std::vector<SegmentRef> segments;
+    std::uint32_t index = 0;             // 0-based request number on this connection
+};
+
+/// An HTTP/1.x response, paired in order with the request it answers (RFC 9112 §9.3.2).
+struct HttpResponse : EventBase {
+    Direction from = Direction::server_to_client;
+    int status = 0;
+    std::string reason;
+    std::string version;
+    std::vector<HttpHeader> headers;
+    std::optional<std::uint64_t> content_length;
+    std::optional<std::string> content_range;
+    std::optional<std::string> content_type;
+    bool chunked = false;
+    std::uint64_t header_bytes = 0;
+    std::uint64_t body_bytes = 0;        // body bytes seen (decoded size for chunked)
+    bool complete = true;                // false: the connection ended before the body did
+    std::optional<std::string> request_method;
+    std::optional<std::string> request_uri;
+    std::uint64_t request_frame = 0;     // 0: no request seen for it
+    std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
+    std::uint32_t index = 0;
+};
+
+/// The client's ACKs covered the last byte of a response.
+struct ResponseAcked : EventBase {
+    Direction from = Direction::client_to_server;
+    std::uint32_t response_index = 0;
+    std::optional<std::string> request_uri;
+    int status = 0;
+    std::uint32_t ack_rel = 0;
+    std::vector<SegmentRef> segments;    // with acked_by filled in
+    std::vector<std::uint64_t> ack_frames;  // the distinct ACK frames that acknowledged them
+};
+
+/// A packet of the connection teardown: each FIN, and each packet that first acknowledges one.
+struct Teardown : EventBase {
+    int step = 1;
+    Direction from = Direction::client_to_server;
+    std::uint8_t flags = 0;
+    std::uint32_t seq_rel = 0;
+    std::uint32_t ack_rel = 0;
+    std::uint32_t seq_raw = 0;
+    std::uint32_t ack_raw = 0;
+    std::uint32_t len = 0;
+    bool fin = false;
+    bool acks_fin = false;               // acknowledges the peer's FIN (ack = FIN's seq + 1)
+    TcpState client_state = TcpState::closed;  // after this packet
+    TcpState server_state = TcpState::closed;
+};
+
+/// A packet with RST: the connection is aborted (RFC 9293 §3.5.2).
+struct Reset : EventBase {
+    Direction from = Direction::client_to_server;
+    std::uint8_t flags = 0;
+    std::uint32_t seq_rel = 0;
+    std::uint32_t seq_raw = 0;
+    TcpState client_state_before = TcpState::closed;
+    TcpState server_state_before = TcpState::closed;
+};
+
+/// Bytes of one direction that were never captured (or cut by the snaplen): the byte stream
+/// has a hole; HTTP parsing resumes at the next message it recognises.
+struct StreamGap : EventBase {
+    Direction from = Direction::client_to_server;
+    std::uint32_t seq_rel = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// Bytes that could not be parsed as HTTP/1.x (another protocol, or garbage).
+struct HttpParseError : EventBase {
+    Direction from = Direction::client_to_server;
+    std::string reason;
+};
+
+enum class CloseKind { fin, rst, open };
+
+struct DirectionTotals {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;            // TCP payload bytes
+};
+
+/// One per connection: when it is fully closed, reset, or the capture ended.
+struct ConnectionEnd : EventBase {
+    Endpoint client;
+    Endpoint server;
+    CloseKind close_kind = CloseKind::open;
+    std::optional<Direction> closed_first;   // who sent the first FIN (or the RST)
+    TcpState client_state = TcpState::closed;
+    TcpState server_state = TcpState::closed;
+    DirectionTotals client_to_server;
+    DirectionTotals server_to_client;
+    std::uint32_t requests = 0;
+    std::uint32_t responses = 0;
+    std::uint64_t first_frame = 0;
+    double duration = 0.0;
+    bool handshake_seen = true;
+    std::uint64_t gap_bytes = 0;
+};
+
+using Event = std::variant<ConnectionOpened, Handshake, HttpRequest, HttpResponse, ResponseAcked,
+                           Teardown, Reset, StreamGap, HttpParseError, ConnectionEnd>;
+
+/// The common fields of any event.
+const EventBase& base_of(const Event& event) noexcept;
+
+/// Stable machine name of the event kind: "handshake", "http_request", …
+std::string_view event_name(const Event& event) noexcept;
+
+}  // namespace labtool::analysis

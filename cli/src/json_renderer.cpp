@@ -1,0 +1,221 @@
+// JSON lines: one object per event, field names documented in the README's schema section.
+#include "renderer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+
+namespace labtool::cli {
+namespace {
+
+using nlohmann::json;
+namespace a = labtool::analysis;
+
+const char* side_name(a::Direction d) { return d == a::Direction::client_to_server ? "client" : "server"; }
+
+std::string endpoint(const a::Endpoint& e) {
+    const std::string ip = a::to_string(e.address);
+    return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
+}
+
+std::string state(a::TcpState s) { return std::string(a::state_name(s)); }
+
+template <typename T>
+json opt(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+json headers_json(const std::vector<a::HttpHeader>& headers) {
+    // Lowercase names (RFC 9110 §5.1: case-insensitive); repeated fields joined with ", ".
+    json out = json::object();
+    for (const auto& h : headers) {
+        std::string name = h.name;
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (out.contains(name)) out[name] = out[name].get<std::string>() + ", " + h.value;
+        else out[name] = h.value;
+    }
+    return out;
+}
+
+json segments_json(const std::vector<a::SegmentRef>& segs, bool with_ack) {
+    json list = json::array();
+    for (const auto& s : segs) {
+        json j{{"frame", s.frame}, {"seq", s.seq_rel}, {"len", s.len}};
+        if (with_ack) j["acked_by"] = s.acked_by ? json(s.acked_by) : json(nullptr);
+        list.push_back(std::move(j));
+    }
+    return list;
+}
+
+json frames_json(const std::vector<a::SegmentRef>& segs) {
+    json list = json::array();
+    for (const auto& s : segs) list.push_back(s.frame);
+    return list;
+}
+
+class JsonRenderer final : public Renderer {
+public:
+    explicit JsonRenderer(std::ostream& out) : out_(out) {}
+
+    void on_event(const a::Event& event) override {
+        const a::EventBase& b = a::base_of(event);
+        json j{{"event", a::event_name(event)}, {"stream", b.stream}, {"frame", b.frame},
+               {"time", b.time}};
+        std::visit([&](const auto& e) { fill(j, e); }, event);
+        out_ << j.dump() << '\n';
+        out_.flush();
+    }
+
+    void on_summary(const RunSummary& s) override {
+        json j{{"event", "summary"},
+               {"frames", s.engine.frames},
+               {"tcp_frames", s.engine.tcp_frames},
+               {"ignored_frames", s.engine.ignored},
+               {"truncated_frames", s.engine.truncated},
+               {"invalid_frames", s.engine.invalid},
+               {"connections", s.engine.connections},
+               {"requests", s.engine.requests},
+               {"responses", s.engine.responses},
+               {"payload_bytes", s.engine.payload_bytes},
+               {"duration", s.engine.frames ? s.engine.last_time - s.engine.first_time : 0.0},
+               {"live", s.live}};
+        if (s.live) {
+            j["captured"] = s.captured;
+            j["dropped"] = s.dropped;
+        }
+        j["record_path"] = opt(s.record_path);
+        if (s.record_path) j["recorded"] = s.recorded;
+        j["warning"] = opt(s.warning);
+        out_ << j.dump() << '\n';
+        out_.flush();
+    }
+
+private:
+    static void fill(json& j, const a::ConnectionOpened& e) {
+        j["client"] = endpoint(e.client);
+        j["server"] = endpoint(e.server);
+        j["handshake_seen"] = e.handshake_seen;
+    }
+    static void fill(json& j, const a::Handshake& e) {
+        j["from"] = side_name(e.from);
+        j["step"] = e.step;
+        j["seq_raw"] = e.seq_raw;
+        j["ack_raw"] = e.ack_raw;
+        j["seq"] = e.seq_rel;
+        j["ack"] = e.ack_rel;
+        j["window"] = e.window;
+        if (e.step != 3) {
+            j["mss"] = opt(e.mss);
+            j["wscale"] = opt(e.wscale);
+            j["sack_perm"] = e.sack_perm;
+            j["timestamps"] = e.timestamps;
+        }
+        if (e.step != 1) {
+            j["peer_isn"] = e.peer_isn;
+            j["ack_is_peer_isn_plus_1"] = e.ack_is_peer_isn_plus_1;
+        }
+        j["retransmission"] = e.retransmission;
+        j["client_state"] = state(e.client_state);
+        j["server_state"] = state(e.server_state);
+    }
+    static void fill(json& j, const a::HttpRequest& e) {
+        j["from"] = side_name(e.from);
+        j["index"] = e.index;
+        j["method"] = e.method;
+        j["uri"] = e.uri;
+        j["version"] = e.version;
+        j["headers"] = headers_json(e.headers);
+        j["header_bytes"] = e.header_bytes;
+        j["body_bytes"] = e.body_bytes;
+        j["segments"] = e.segments.size();
+        j["segment_list"] = segments_json(e.segments, false);
+        j["frames"] = frames_json(e.segments);
+    }
+    static void fill(json& j, const a::HttpResponse& e) {
+        j["from"] = side_name(e.from);
+        j["index"] = e.index;
+        j["status"] = e.status;
+        j["reason"] = e.reason;
+        j["version"] = e.version;
+        j["content_length"] = opt(e.content_length);
+        j["content_range"] = opt(e.content_range);
+        j["content_type"] = opt(e.content_type);
+        j["chunked"] = e.chunked;
+        j["headers"] = headers_json(e.headers);
+        j["header_bytes"] = e.header_bytes;
+        j["body_bytes"] = e.body_bytes;
+        j["complete"] = e.complete;
+        j["request_method"] = opt(e.request_method);
+        j["request_uri"] = opt(e.request_uri);
+        j["request_frame"] = e.request_frame ? json(e.request_frame) : json(nullptr);
+        j["segments"] = e.segments.size();
+        j["segment_list"] = segments_json(e.segments, false);
+        j["frames"] = frames_json(e.segments);
+    }
+    static void fill(json& j, const a::ResponseAcked& e) {
+        j["from"] = side_name(e.from);
+        j["response_index"] = e.response_index;
+        j["request_uri"] = opt(e.request_uri);
+        j["status"] = e.status;
+        j["ack"] = e.ack_rel;
+        j["ack_frames"] = e.ack_frames;
+        j["segment_list"] = segments_json(e.segments, true);
+    }
+    static void fill(json& j, const a::Teardown& e) {
+        j["from"] = side_name(e.from);
+        j["step"] = e.step;
+        j["flags"] = a::flags_to_string(e.flags);
+        j["seq"] = e.seq_rel;
+        j["ack"] = e.ack_rel;
+        j["seq_raw"] = e.seq_raw;
+        j["ack_raw"] = e.ack_raw;
+        j["len"] = e.len;
+        j["fin"] = e.fin;
+        j["acks_fin"] = e.acks_fin;
+        j["client_state"] = state(e.client_state);
+        j["server_state"] = state(e.server_state);
+    }
+    static void fill(json& j, const a::Reset& e) {
+        j["from"] = side_name(e.from);
+        j["flags"] = a::flags_to_string(e.flags);
+        j["seq"] = e.seq_rel;
+        j["seq_raw"] = e.seq_raw;
+        j["client_state_before"] = state(e.client_state_before);
+        j["server_state_before"] = state(e.server_state_before);
+    }
+    static void fill(json& j, const a::StreamGap& e) {
+        j["from"] = side_name(e.from);
+        j["seq"] = e.seq_rel;
+        j["bytes"] = e.bytes;
+    }
+    static void fill(json& j, const a::HttpParseError& e) {
+        j["from"] = side_name(e.from);
+        j["reason"] = e.reason;
+    }
+    static void fill(json& j, const a::ConnectionEnd& e) {
+        j["client"] = endpoint(e.client);
+        j["server"] = endpoint(e.server);
+        j["close_kind"] = e.close_kind == a::CloseKind::fin ? "fin" : e.close_kind == a::CloseKind::rst ? "rst" : "open";
+        j["closed_first"] = e.closed_first ? json(side_name(*e.closed_first)) : json(nullptr);
+        j["client_state"] = state(e.client_state);
+        j["server_state"] = state(e.server_state);
+        j["client_packets"] = e.client_to_server.packets;
+        j["server_packets"] = e.server_to_client.packets;
+        j["client_bytes"] = e.client_to_server.bytes;
+        j["server_bytes"] = e.server_to_client.bytes;
+        j["requests"] = e.requests;
+        j["responses"] = e.responses;
+        j["first_frame"] = e.first_frame;
+        j["duration"] = e.duration;
+        j["handshake_seen"] = e.handshake_seen;
+        j["gap_bytes"] = e.gap_bytes;
+    }
+
+    std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Renderer> make_json_renderer(std::ostream& out) { return std::make_unique<JsonRenderer>(out); }
+
+}  // namespace labtool::cli

@@ -1,0 +1,197 @@
+// `labtool run`: serve the page, capture its port on loopback, explain every packet live.
+// `labtool serve`: the server alone.
+#include "frame_adapter.hpp"
+#include "renderer.hpp"
+#include "sessions.hpp"
+
+#include "labtool/analysis/engine.hpp"
+#include "labtool/capture/capture_error.hpp"
+#include "labtool/capture/live_capture.hpp"
+#include "labtool/capture/recorder.hpp"
+#include "labtool/server/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace labtool::cli {
+
+std::unique_ptr<Renderer> make_renderer(const OutputOptions& o);
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+void install_stop_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: let poll() return at once
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+/// Resolves the folder to serve; prints an error and returns empty when it is unusable.
+std::filesystem::path resolve_root(const std::string& root) {
+    namespace fs = std::filesystem;
+    if (root.empty()) {
+        fs::path builtin = server::builtin_www_root();
+        if (builtin.empty()) print_error("the built-in page was not found beside the labtool binary; pass --root DIR");
+        return builtin;
+    }
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) {
+        print_error("--root " + root + ": not a folder" + (ec ? " (" + ec.message() + ")" : std::string()));
+        return {};
+    }
+    return fs::canonical(root, ec);
+}
+
+std::string urls(const std::vector<std::string>& hosts, std::uint16_t port) {
+    std::string s;
+    for (const auto& h : hosts) {
+        if (!s.empty()) s += " and ";
+        s += "http://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(port) + "/";
+    }
+    return s;
+}
+
+int start_error(const std::error_code& ec, std::uint16_t port) {
+    if (ec == std::errc::address_in_use)
+        print_error("port " + std::to_string(port) + " is already in use by another program: stop it, or choose another port with --port");
+    else if (ec == std::errc::permission_denied)
+        print_error("not allowed to listen on port " + std::to_string(port) + " (" + ec.message() + "): ports below 1024 need root; use --port 3000");
+    else
+        print_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
+    return 1;
+}
+
+}  // namespace
+
+int run_live(const RunOptions& options) {
+    const auto root = resolve_root(options.root);
+    if (root.empty()) return 1;
+
+    // Open the capture before the server listens, so the first connection is not missed.
+    std::unique_ptr<capture::LiveCapture> cap;
+    try {
+        capture::LiveOptions lo;
+        lo.interface = options.interface.empty() ? capture::default_loopback_interface() : options.interface;
+        lo.filter = "tcp port " + std::to_string(options.port);
+        cap = std::make_unique<capture::LiveCapture>(lo);
+    } catch (const capture::CaptureError& e) {
+        print_error(e.what());
+        return 1;
+    }
+    const auto link = link_type_for(cap->link_type());
+    if (!link) {
+        print_error("interface " + cap->interface() + " has link type " + link_type_description(cap->link_type()) +
+                    ", which labtool cannot decode");
+        return 1;
+    }
+    std::unique_ptr<capture::Recorder> recorder;
+    if (!options.record_path.empty()) {
+        try {
+            recorder = std::make_unique<capture::Recorder>(options.record_path, cap->link_type(), cap->snaplen());
+        } catch (const capture::CaptureError& e) {
+            print_error(e.what());
+            return 1;
+        }
+    }
+
+    spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
+    boost::asio::io_context io;
+    server::ServerConfig config;
+    config.root = root;
+    config.port = options.port;
+    config.hosts = options.hosts;
+    config.access_log = options.access_log;
+    server::Server srv(io, config);
+    if (const auto ec = srv.start()) return start_error(ec, options.port);
+
+    install_stop_handlers();
+    std::thread io_thread([&io] { io.run(); });
+
+    std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port()) << "\n"
+              << "labtool: capturing on " << cap->interface() << " (tcp port " << options.port << ")"
+              << (recorder ? ", recording to " + options.record_path : std::string()) << "\n"
+              << "labtool: open the page in a browser; press Ctrl-C to stop\n";
+
+    auto renderer = make_renderer(options.output);
+    analysis::EngineOptions eo;
+    eo.port = options.port;
+    analysis::Engine engine(eo);
+    const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
+    std::uint64_t captured = 0;
+    const capture::LiveCapture::Handler handler = [&](const capture::Packet& p) {
+        ++captured;
+        if (recorder) recorder->write(p);   // first: nothing captured is lost
+        engine.process(to_frame(p, *link), sink);
+    };
+
+    int exit_code = 0;
+    try {
+        while (!stop_requested.load()) cap->poll(handler, std::chrono::milliseconds(200));
+        // Stop taking new work: close the server (its FINs are part of the lesson), then keep
+        // reading until the ring is quiet and empty, so the teardown is not lost.
+        srv.stop();
+        io_thread.join();
+        int quiet_polls = 0;
+        for (int i = 0; i < 10 && quiet_polls < 2; ++i)
+            quiet_polls = cap->poll(handler, std::chrono::milliseconds(100)) == 0 ? quiet_polls + 1 : 0;
+        cap->drain(handler);
+    } catch (const capture::CaptureError& e) {
+        print_error(e.what());
+        exit_code = 1;
+        if (io_thread.joinable()) {
+            srv.stop();
+            io_thread.join();
+        }
+    }
+    engine.finish(sink);
+    RunSummary summary;
+    summary.engine = engine.stats();
+    summary.live = true;
+    summary.captured = captured;
+    const auto st = cap->stats();
+    summary.dropped = st.dropped + st.if_dropped;
+    if (recorder) {
+        recorder->flush();
+        summary.record_path = options.record_path;
+        summary.recorded = recorder->packets_written();
+    }
+    renderer->on_summary(summary);
+    return exit_code;
+}
+
+int run_serve(const ServeOptions& options) {
+    const auto root = resolve_root(options.root);
+    if (root.empty()) return 1;
+    spdlog::set_level(options.quiet ? spdlog::level::warn : spdlog::level::info);
+    boost::asio::io_context io;
+    server::ServerConfig config;
+    config.root = root;
+    config.port = options.port;
+    config.hosts = options.hosts;
+    config.access_log = !options.quiet;
+    server::Server srv(io, config);
+    if (const auto ec = srv.start()) return start_error(ec, options.port);
+    install_stop_handlers();
+    std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port())
+              << " (no capture); press Ctrl-C to stop\n";
+    std::thread io_thread([&io] { io.run(); });
+    while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    srv.stop();
+    io_thread.join();
+    return 0;
+}
+
+}  // namespace labtool::cli

@@ -1,0 +1,121 @@
+// labtool: serve a page on loopback, capture it, and explain every packet; or replay a capture.
+// Only main chooses exit codes: 0 ok, 1 runtime error, 2 usage error.
+#include "sessions.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+namespace {
+
+constexpr const char* main_examples = R"(
+Examples:
+  labtool run --port 3000                 serve the built-in lab page, capture and explain live
+  labtool run --port 3000 --record s.pcap ... and save every captured packet to s.pcap
+  labtool run --root ./my-site            serve your own folder instead
+  labtool replay s.pcap                   explain a saved capture (pcap/pcapng, any OS)
+  labtool replay s.pcap --format json     one JSON object per event, for scripts
+  labtool serve --port 8080               the web server alone, no capture
+
+Capturing needs root or CAP_NET_RAW: sudo labtool run, or once
+  sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)")";
+
+constexpr const char* run_examples = R"(
+Examples:
+  labtool run --port 3000
+  labtool run --port 3000 --record session.pcap
+  labtool run --root ~/lab1 --port 3000 --format json > events.jsonl
+Then open http://127.0.0.1:3000/ in a browser and watch the terminal; Ctrl-C stops and
+prints a summary.)";
+
+constexpr const char* replay_examples = R"(
+Examples:
+  labtool replay session.pcap
+  labtool replay wireshark-lo0.pcapng --port 3000
+  labtool replay session.pcap --format json | jq 'select(.event=="http_response")')";
+
+void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::string& format) {
+    cmd->add_option("--format", format, "Output: text (annotated, for people) or json (one object per line)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->default_val("text");
+    cmd->add_flag("--no-color", out.no_color, "No colours (also when NO_COLOR is set or output is not a terminal)");
+}
+
+labtool::cli::OutputFormat parse_format(const std::string& f) {
+    return f == "json" ? labtool::cli::OutputFormat::json : labtool::cli::OutputFormat::text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace labtool::cli;
+    CLI::App app{"labtool — serve a web page, capture it on loopback, and explain TCP and HTTP packet by packet"};
+    app.set_version_flag("--version", std::string("labtool ") + LABTOOL_VERSION);
+    app.footer(main_examples);
+    app.require_subcommand(1);
+
+    RunOptions run;
+    std::string run_format = "text";
+    std::string run_host;
+    auto* run_cmd = app.add_subcommand("run", "Serve the page, capture its port on loopback and explain it live");
+    run_cmd->add_option("-p,--port", run.port, "TCP port to serve and capture")->default_val(3000);
+    run_cmd->add_option("--root", run.root, "Folder to serve (default: the built-in lab page)");
+    run_cmd->add_option("-i,--interface", run.interface, "Capture interface (default: the loopback device)");
+    run_cmd->add_option("-w,--record", run.record_path, "Also write every captured packet to this pcap file");
+    run_cmd->add_option("--host", run_host, "Address to bind instead of 127.0.0.1 and ::1");
+    run_cmd->add_flag("--access-log", run.access_log, "Also log one line per request on stderr");
+    add_output_options(run_cmd, run.output, run_format);
+    run_cmd->footer(run_examples);
+
+    ReplayOptions replay;
+    std::string replay_format = "text";
+    std::uint16_t replay_port = 0;
+    auto* replay_cmd = app.add_subcommand("replay", "Explain a saved capture (pcap or pcapng) with the same analysis");
+    replay_cmd->add_option("file", replay.path, "Capture file")->required();
+    auto* port_opt = replay_cmd->add_option("-p,--port", replay_port, "Only connections with this TCP port");
+    add_output_options(replay_cmd, replay.output, replay_format);
+    replay_cmd->footer(replay_examples);
+
+    ServeOptions serve;
+    std::string serve_host;
+    auto* serve_cmd = app.add_subcommand("serve", "Run the web server alone, without capture");
+    serve_cmd->add_option("-p,--port", serve.port, "TCP port")->default_val(3000);
+    serve_cmd->add_option("--root", serve.root, "Folder to serve (default: the built-in lab page)");
+    serve_cmd->add_option("--host", serve_host, "Address to bind instead of 127.0.0.1 and ::1");
+    serve_cmd->add_flag("-q,--quiet", serve.quiet, "No access log");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+
+    try {
+        if (*run_cmd) {
+            run.output.format = parse_format(run_format);
+            if (!run_host.empty()) {
+                run.hosts = {run_host};
+                print_warning("serving on " + run_host + ": the page may be reachable from the network");
+            }
+            return run_live(run);
+        }
+        if (*replay_cmd) {
+            replay.output.format = parse_format(replay_format);
+            if (*port_opt) replay.port = replay_port;
+            return run_replay(replay);
+        }
+        if (*serve_cmd) {
+            if (!serve_host.empty()) {
+                serve.hosts = {serve_host};
+                print_warning("serving on " + serve_host + ": the page may be reachable from the network");
+            }
+            return run_serve(serve);
+        }
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return 1;
+    }
+    return 2;
+}

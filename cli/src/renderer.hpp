@@ -1,0 +1,44 @@
+// Renderers turn analysis events into output: annotated text for people, JSON lines for scripts.
+#pragma once
+
+#include "labtool/analysis/engine.hpp"
+#include "labtool/analysis/events.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace labtool::cli {
+
+/// What the end-of-run summary reports besides the engine's counters.
+struct RunSummary {
+    analysis::EngineStats engine;
+    bool live = false;
+    std::uint64_t captured = 0;
+    std::uint64_t dropped = 0;              // kernel drops (pcap_stats)
+    std::optional<std::string> record_path;
+    std::uint64_t recorded = 0;
+    std::optional<std::string> warning;     // e.g. the file was cut off
+};
+
+class Renderer {
+public:
+    virtual ~Renderer() = default;
+    virtual void on_event(const analysis::Event& event) = 0;
+    virtual void on_summary(const RunSummary& summary) = 0;
+};
+
+struct TextOptions {
+    bool color = false;
+};
+
+std::unique_ptr<Renderer> make_text_renderer(std::ostream& out, TextOptions options);
+std::unique_ptr<Renderer> make_json_renderer(std::ostream& out);
+
+/// Colour on a terminal, none when piped, when NO_COLOR is set, or when asked.
+bool want_color(bool no_color_flag);
+
+}  // namespace labtool::cli

@@ -1,0 +1,63 @@
+// `labtool replay FILE`: read a saved capture through the same engine as a live run.
+#include "frame_adapter.hpp"
+#include "renderer.hpp"
+#include "sessions.hpp"
+
+#include "labtool/analysis/engine.hpp"
+#include "labtool/capture/capture_error.hpp"
+#include "labtool/capture/file_reader.hpp"
+
+#include <iostream>
+
+namespace labtool::cli {
+
+void print_error(const std::string& message) { std::cerr << "labtool: error: " << message << '\n'; }
+void print_warning(const std::string& message) { std::cerr << "labtool: warning: " << message << '\n'; }
+
+std::unique_ptr<Renderer> make_renderer(const OutputOptions& o) {
+    if (o.format == OutputFormat::json) return make_json_renderer(std::cout);
+    return make_text_renderer(std::cout, TextOptions{want_color(o.no_color)});
+}
+
+int run_replay(const ReplayOptions& options) {
+    std::unique_ptr<capture::FileReader> reader;
+    try {
+        reader = std::make_unique<capture::FileReader>(options.path);
+    } catch (const capture::CaptureError& e) {
+        print_error(e.what());
+        return 1;
+    }
+    const auto link = link_type_for(reader->link_type());
+    if (!link) {
+        print_error(options.path + ": link type " + link_type_description(reader->link_type()) +
+                    " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
+        return 1;
+    }
+    auto renderer = make_renderer(options.output);
+    analysis::EngineOptions eo;
+    eo.port = options.port;
+    analysis::Engine engine(eo);
+    const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
+
+    RunSummary summary;
+    capture::Packet packet;
+    int exit_code = 0;
+    for (;;) {
+        const capture::ReadStatus status = reader->next(packet);
+        if (status == capture::ReadStatus::end) break;
+        if (status == capture::ReadStatus::truncated) {
+            summary.warning = options.path + " is cut off: " + reader->error() +
+                              " (every packet before that point was analysed)";
+            exit_code = 1;
+            break;
+        }
+        engine.process(to_frame(packet, *link), sink);
+    }
+    engine.finish(sink);
+    summary.engine = engine.stats();
+    renderer->on_summary(summary);
+    if (summary.warning) print_warning(*summary.warning);
+    return exit_code;
+}
+
+}  // namespace labtool::cli

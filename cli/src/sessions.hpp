@@ -1,0 +1,50 @@
+// The subcommands' work: a live run (serve + capture + explain), a replay of a file, and the
+// server alone. Each returns the process exit code (0 ok, 1 runtime error).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace labtool::cli {
+
+enum class OutputFormat { text, json };
+
+struct OutputOptions {
+    OutputFormat format = OutputFormat::text;
+    bool no_color = false;
+};
+
+struct RunOptions {
+    std::uint16_t port = 3000;
+    std::string root;                    // empty: the built-in page
+    std::string interface;               // empty: the loopback device
+    std::string record_path;             // empty: no recording
+    std::vector<std::string> hosts{"127.0.0.1", "::1"};
+    bool access_log = false;
+    OutputOptions output;
+};
+
+struct ReplayOptions {
+    std::string path;
+    std::optional<std::uint16_t> port;
+    OutputOptions output;
+};
+
+struct ServeOptions {
+    std::uint16_t port = 3000;
+    std::string root;
+    std::vector<std::string> hosts{"127.0.0.1", "::1"};
+    bool quiet = false;
+};
+
+int run_live(const RunOptions& options);
+int run_replay(const ReplayOptions& options);
+int run_serve(const ServeOptions& options);
+
+/// Prints "labtool: error: <message>" on stderr.
+void print_error(const std::string& message);
+void print_warning(const std::string& message);
+
+}  // namespace labtool::cli
