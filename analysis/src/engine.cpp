@@ -38,6 +38,7 @@ namespace {
 
 constexpr std::size_t max_deliveries_tracked = 64;
 constexpr std::size_t max_pending_requests = 256;
+constexpr std::size_t max_segments_tracked = 8192;   // server segments remembered for ACK matching
 
 /// RFC 1982 serial-number comparison, as TCP compares sequence numbers (RFC 9293 §3.4).
 bool seq_after_or_equal(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) >= 0; }
@@ -109,6 +110,12 @@ struct Side {
     }
 };
 
+/// A server data segment waiting for (or recently given) its cumulative ACK.
+struct SentSegment {
+    std::uint64_t frame = 0;
+    std::uint64_t end = 0;       // stream offset just past its last byte
+};
+
 struct PendingRequest {
     std::string method;
     std::string uri;
@@ -121,7 +128,6 @@ struct Delivery {
     int status = 0;
     std::uint64_t end_offset = 0;
     std::vector<SegmentRef> segments;
-    std::vector<std::uint64_t> ack_frames;
 };
 
 struct Connection;
@@ -168,6 +174,8 @@ struct Connection {
     double last_time = 0.0;
     std::deque<PendingRequest> requests;
     std::deque<Delivery> deliveries;
+    std::deque<SentSegment> unacked;               // server segments not yet acknowledged
+    std::map<std::uint64_t, std::uint64_t> acked;  // server segment frame → frame of its ACK
     std::uint32_t request_count = 0;
     std::uint32_t response_count = 0;
 
@@ -216,9 +224,9 @@ struct Engine::Impl final : ConnectionHost {
     void track_acks(Connection& c, std::uint32_t ack);
     void end_connection(Connection& c, CloseKind kind);
     void on_http(Connection& c, Direction dir, HttpMessage& m) override;
-    void on_http_error(Connection& c, Direction dir, const std::string& reason, std::uint64_t frame) override {
+    void on_http_error(Connection& c, Direction dir, const std::string& reason, std::uint64_t at_frame) override {
         HttpParseError e = make<HttpParseError>(c);
-        e.frame = frame;
+        e.frame = at_frame;
         e.from = dir;
         e.reason = reason;
         emit(std::move(e));
@@ -570,6 +578,8 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
         offset = next;
     }
     const std::uint64_t uoff = static_cast<std::uint64_t>(offset);
+    if (dir == Direction::server_to_client && c.unacked.size() < max_segments_tracked)
+        c.unacked.push_back({frame, static_cast<std::uint64_t>(start) + seg.payload_len});
     if (uoff == s.next_offset) {
         if (!data.empty()) push_in_order(c, dir, uoff, data, origin);
         if (missing > 0) {
@@ -657,35 +667,35 @@ void Engine::Impl::flush_gap(Connection& c, Direction dir) {
 }
 
 void Engine::Impl::track_acks(Connection& c, std::uint32_t ack) {
-    if (c.deliveries.empty() || !c.server.base_known) return;
+    if (!c.server.base_known) return;
     const std::int64_t ack_off = c.server.offset_of(ack);
     if (ack_off <= 0) return;
     const auto acked = static_cast<std::uint64_t>(ack_off);
+    // Cumulative ACK (RFC 9293 §3.4): every byte below `ack` has arrived.
+    while (!c.unacked.empty() && c.unacked.front().end <= acked) {
+        c.acked[c.unacked.front().frame] = frame;
+        c.unacked.pop_front();
+        if (c.acked.size() > max_segments_tracked) c.acked.erase(c.acked.begin());
+    }
     while (!c.deliveries.empty()) {
         Delivery& d = c.deliveries.front();
-        bool newly = false;
-        for (auto& seg : d.segments) {
-            const std::uint64_t seg_end = static_cast<std::uint64_t>(seg.seq_rel) - 1 + seg.len;
-            if (seg.acked_by == 0 && seg_end <= acked) {
-                seg.acked_by = frame;
-                newly = true;
-            }
-        }
-        if (newly && (d.ack_frames.empty() || d.ack_frames.back() != frame)) d.ack_frames.push_back(frame);
         if (d.end_offset > acked) break;
-        // Segments shared with the next message may end past this one: they count as acked
-        // for this response once its last byte is.
-        for (auto& seg : d.segments)
-            if (seg.acked_by == 0) seg.acked_by = frame;
-        if (d.ack_frames.empty() || d.ack_frames.back() != frame) d.ack_frames.push_back(frame);
+        for (auto& seg : d.segments) {
+            if (seg.acked_by != 0) continue;
+            const auto it = c.acked.find(seg.frame);
+            // A segment shared with the next message counts as acked for this one now.
+            seg.acked_by = it != c.acked.end() ? it->second : frame;
+        }
         ResponseAcked e = make<ResponseAcked>(c);
         e.from = Direction::client_to_server;
         e.response_index = d.index;
         e.request_uri = d.uri;
         e.status = d.status;
         e.ack_rel = c.server.rel(ack);
+        for (const auto& seg : d.segments) e.ack_frames.push_back(seg.acked_by);
+        std::sort(e.ack_frames.begin(), e.ack_frames.end());
+        e.ack_frames.erase(std::unique(e.ack_frames.begin(), e.ack_frames.end()), e.ack_frames.end());
         e.segments = std::move(d.segments);
-        e.ack_frames = std::move(d.ack_frames);
         c.deliveries.pop_front();
         emit(std::move(e));
     }
@@ -742,6 +752,10 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         d.status = e.status;
         d.end_offset = m.end_offset;
         d.segments = std::move(m.segments);
+        for (auto& seg : d.segments) {
+            const auto it = c.acked.find(seg.frame);
+            if (it != c.acked.end()) seg.acked_by = it->second;
+        }
         c.deliveries.push_back(std::move(d));
     }
     emit(std::move(e));
@@ -775,6 +789,8 @@ void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     c.server.ooo.clear();
     c.requests.clear();
     c.deliveries.clear();
+    c.unacked.clear();
+    c.acked.clear();
     emit(std::move(e));
 }
 

@@ -1,4 +1,4 @@
-// Recorder: classic microsecond pcap through pcap_dump, readable by Wireshark, tshark, tcpdump.
+// Recorder: classic nanosecond pcap through pcap_dump, readable by Wireshark, tshark, tcpdump.
 #ifdef _WIN32
 // Before any header that may pull in <windows.h> (pcap.h does, via winsock2.h): keep its
 // min/max macros and its `interface` macro (objbase.h) away from std::min and our names.
@@ -21,7 +21,6 @@ namespace labtool::capture {
 
 namespace {
 
-constexpr std::uint32_t nsec_per_usec = 1000;
 // LINKTYPE_RAW as stored in files. Callers pass DLT_* values (pcap_datalink), where raw IP is
 // DLT_RAW (12, or 14 on OpenBSD); libpcap refuses 101 as a DLT, so accept the file value too.
 constexpr int linktype_raw = 101;
@@ -52,7 +51,7 @@ Recorder::Recorder(const std::string& path, int link_type, int snaplen)
     impl_->snaplen = snaplen > 0 ? static_cast<std::uint32_t>(snaplen) : 0;
     const int dlt = link_type == linktype_raw ? DLT_RAW : link_type;
     impl_->dead =
-        pcap_open_dead_with_tstamp_precision(dlt, snaplen, PCAP_TSTAMP_PRECISION_MICRO);
+        pcap_open_dead_with_tstamp_precision(dlt, snaplen, PCAP_TSTAMP_PRECISION_NANO);
     if (impl_->dead == nullptr) {
         throw CaptureError(CaptureErrorKind::other,
                            "cannot write " + path + ": libpcap could not set up link type " +
@@ -74,7 +73,9 @@ Recorder::~Recorder() = default;
 void Recorder::write(const Packet& packet) {
     pcap_pkthdr header{};
     header.ts.tv_sec = static_cast<decltype(header.ts.tv_sec)>(packet.ts.sec);
-    header.ts.tv_usec = static_cast<decltype(header.ts.tv_usec)>(packet.ts.nsec / nsec_per_usec);
+    // A nanosecond file: libpcap takes the nanoseconds in tv_usec. Keeping them makes a replay
+    // show exactly the times the live run showed.
+    header.ts.tv_usec = static_cast<decltype(header.ts.tv_usec)>(packet.ts.nsec);
     // Never claim more bytes than we hold, nor more than the file's snaplen promises readers.
     std::uint32_t caplen = packet.caplen;
     if (packet.data.size() < caplen) {

@@ -9,7 +9,7 @@
 
 namespace {
 
-constexpr const char* main_examples = R"(
+constexpr const char* main_examples = R"EX(
 Examples:
   labtool run --port 3000                 serve the built-in lab page, capture and explain live
   labtool run --port 3000 --record s.pcap ... and save every captured packet to s.pcap
@@ -19,21 +19,21 @@ Examples:
   labtool serve --port 8080               the web server alone, no capture
 
 Capturing needs root or CAP_NET_RAW: sudo labtool run, or once
-  sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)")";
+  sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)")EX";
 
-constexpr const char* run_examples = R"(
+constexpr const char* run_examples = R"EX(
 Examples:
   labtool run --port 3000
   labtool run --port 3000 --record session.pcap
   labtool run --root ~/lab1 --port 3000 --format json > events.jsonl
 Then open http://127.0.0.1:3000/ in a browser and watch the terminal; Ctrl-C stops and
-prints a summary.)";
+prints a summary.)EX";
 
-constexpr const char* replay_examples = R"(
+constexpr const char* replay_examples = R"EX(
 Examples:
   labtool replay session.pcap
   labtool replay wireshark-lo0.pcapng --port 3000
-  labtool replay session.pcap --format json | jq 'select(.event=="http_response")')";
+  labtool replay session.pcap --format json | jq 'select(.event=="http_response")')EX";
 
 void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::string& format) {
     cmd->add_option("--format", format, "Output: text (annotated, for people) or json (one object per line)")

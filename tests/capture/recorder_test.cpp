@@ -56,8 +56,9 @@ TEST(Recorder, RoundTripThroughFileReader) {
     for (std::uint32_t i = 0; i < 3; ++i) {
         SCOPED_TRACE("packet " + std::to_string(i));
         EXPECT_EQ(result.packets[i].sec, 1700000000 + i);
-        // Classic pcap keeps microseconds: the nanosecond digits are dropped.
-        EXPECT_EQ(result.packets[i].nsec, 123456000U + i * 1000U);
+        // The recording is a nanosecond pcap: every digit survives, so a replay shows the
+        // same times as the live run.
+        EXPECT_EQ(result.packets[i].nsec, 123456789U + i * 1000U);
         EXPECT_EQ(result.packets[i].caplen, frame.size());
         EXPECT_EQ(result.packets[i].len, frame.size() + (i == 2 ? 100U : 0U));
         EXPECT_EQ(result.packets[i].data, frame);

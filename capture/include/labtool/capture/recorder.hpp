@@ -1,4 +1,5 @@
-// Writes packets to a classic pcap file (microsecond timestamps, the capture's link type) that
+// Writes packets to a classic pcap file (nanosecond timestamps, magic a1b23c4d; the capture's
+// link type) that
 // Wireshark, tshark and tcpdump open. Every packet is written; flush() and the destructor make
 // the file complete on disk.
 #pragma once
