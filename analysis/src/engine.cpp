@@ -393,7 +393,22 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     ++s.totals.packets;
     s.totals.bytes += seg.payload_len;
     stats.payload_bytes += seg.payload_len;
-    if (c.ended) return;   // late packets of a finished connection are counted only
+    if (c.ended) {
+        // Late packets of a finished connection are counted; a late RST is still shown (a
+        // client that aborted a download answers every segment still in flight with one).
+        if (seg.has(tcp_flag::rst)) {
+            Reset e = make<Reset>(c);
+            e.from = dir;
+            e.flags = seg.flags;
+            e.seq_raw = seg.seq;
+            e.seq_rel = s.base_known ? s.rel(seg.seq) : 0;
+            e.client_state_before = c.client.state;
+            e.server_state_before = c.server.state;
+            e.after_end = true;
+            emit(std::move(e));
+        }
+        return;
+    }
 
     // Relative numbering needs a base for each side. Without a SYN, infer it from the first
     // packet seen (first byte = relative 1) or from the peer's acknowledgment.

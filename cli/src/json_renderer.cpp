@@ -182,6 +182,7 @@ private:
         j["seq_raw"] = e.seq_raw;
         j["client_state_before"] = state(e.client_state_before);
         j["server_state_before"] = state(e.server_state_before);
+        j["after_end"] = e.after_end;
     }
     static void fill(json& j, const a::StreamGap& e) {
         j["from"] = side_name(e.from);

@@ -199,6 +199,13 @@ private:
     }
 
     void render(const a::Reset& e) {
+        if (e.after_end) {
+            line(fmt::format("{} {} {} {}  seq {}  another RST: the connection is already gone, so the {}'s kernel "
+                             "answers each segment still arriving with a reset",
+                             prefix(e), paint(red, "RESET"), a::flags_to_string(e.flags), arrow(e.from), e.seq_rel,
+                             side_name(e.from)));
+            return;
+        }
         line(fmt::format("{} {} {} {}  seq {}  the {} aborts the connection (was: {})", prefix(e),
                          paint(red, "RESET"), a::flags_to_string(e.flags), arrow(e.from), e.seq_rel, side_name(e.from),
                          states(e.client_state_before, e.server_state_before)));

@@ -246,6 +246,23 @@ TEST(Engine, ResetAbortsAndMarksResponseIncomplete) {
     EXPECT_EQ(end[0].client_state, TcpState::closed);
 }
 
+TEST(Engine, LateResetsAfterTheFirstAreStillReported) {
+    Conversation c(1, 2);
+    c.handshake();
+    c.client(f::rst | f::ack);     // 4: the client aborts
+    c.server(f::psh | f::ack, "late data");  // 5: still in flight
+    c.client(f::rst);              // 6: the client's kernel answers it with another RST
+    const auto events = c.run();
+    const auto rst = all<Reset>(events);
+    ASSERT_EQ(rst.size(), 2u);
+    EXPECT_FALSE(rst[0].after_end);
+    EXPECT_EQ(rst[1].frame, 6u);
+    EXPECT_TRUE(rst[1].after_end);
+    EXPECT_EQ(rst[1].stream, 0u);
+    EXPECT_EQ(all<ConnectionEnd>(events).size(), 1u);
+    EXPECT_EQ(all<ConnectionOpened>(events).size(), 1u);
+}
+
 TEST(Engine, KeepAliveRequestsArePairedInOrder) {
     Conversation c(1, 2);
     c.handshake();

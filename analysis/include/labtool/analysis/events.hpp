@@ -139,6 +139,7 @@ struct Reset : EventBase {
     std::uint32_t seq_raw = 0;
     TcpState client_state_before = TcpState::closed;
     TcpState server_state_before = TcpState::closed;
+    bool after_end = false;              // the connection had already ended (a late RST)
 };
 
 /// Bytes of one direction that were never captured (or cut by the snaplen): the byte stream
