@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace labtool::cli {
@@ -77,8 +78,11 @@ int start_error(const std::error_code& ec, std::uint16_t port) {
 }  // namespace
 
 int run_live(const RunOptions& options) {
-    const auto root = resolve_root(options.root);
-    if (root.empty()) return 1;
+    std::filesystem::path root;
+    if (options.serve) {
+        root = resolve_root(options.root);
+        if (root.empty()) return 1;
+    }
 
     // Open the capture before the server listens, so the first connection is not missed.
     std::unique_ptr<capture::LiveCapture> cap;
@@ -107,23 +111,27 @@ int run_live(const RunOptions& options) {
         }
     }
 
-    spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
+ spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
     boost::asio::io_context io;
     server::ServerConfig config;
     config.root = root;
     config.port = options.port;
     config.hosts = options.hosts;
     config.access_log = options.access_log;
-    server::Server srv(io, config);
-    if (const auto ec = srv.start()) return start_error(ec, options.port);
+    std::optional<server::Server> srv;
+    if (options.serve) {
+        srv.emplace(io, config);
+        if (const auto ec = srv->start()) return start_error(ec, options.port);
+    }
 
     install_stop_handlers();
     std::thread io_thread([&io] { io.run(); });
 
-    std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port()) << "\n"
-              << "labtool: capturing on " << cap->interface() << " (tcp port " << options.port << ")"
+    if (srv) std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv->port()) << "\n";
+    std::cerr << "labtool: capturing on " << cap->interface() << " (tcp port " << options.port << ")"
               << (recorder ? ", recording to " + options.record_path : std::string()) << "\n"
-              << "labtool: open the page in a browser; press Ctrl-C to stop\n";
+              << (srv ? "labtool: open the page in a browser; press Ctrl-C to stop\n"
+                      : "labtool: press Ctrl-C to stop\n");
 
     auto renderer = make_renderer(options.output);
     analysis::EngineOptions eo;
@@ -142,7 +150,7 @@ int run_live(const RunOptions& options) {
         while (!stop_requested.load()) cap->poll(handler, std::chrono::milliseconds(200));
         // Stop taking new work: close the server (its FINs are part of the lesson), then keep
         // reading until the ring is quiet and empty, so the teardown is not lost.
-        srv.stop();
+        if (srv) srv->stop();
         io_thread.join();
         int quiet_polls = 0;
         for (int i = 0; i < 10 && quiet_polls < 2; ++i)
@@ -152,7 +160,7 @@ int run_live(const RunOptions& options) {
         print_error(e.what());
         exit_code = 1;
         if (io_thread.joinable()) {
-            srv.stop();
+            if (srv) srv->stop();
             io_thread.join();
         }
     }

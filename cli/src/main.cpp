@@ -14,6 +14,7 @@ Examples:
   labtool run --port 3000                 serve the built-in lab page, capture and explain live
   labtool run --port 3000 --record s.pcap ... and save every captured packet to s.pcap
   labtool run --root ./my-site            serve your own folder instead
+  labtool capture --port 8080             explain the traffic of a server you run yourself
   labtool replay s.pcap                   explain a saved capture (pcap/pcapng, any OS)
   labtool replay s.pcap --format json     one JSON object per event, for scripts
   labtool serve --port 8080               the web server alone, no capture
@@ -28,6 +29,12 @@ Examples:
   labtool run --root ~/lab1 --port 3000 --format json > events.jsonl
 Then open http://127.0.0.1:3000/ in a browser and watch the terminal; Ctrl-C stops and
 prints a summary.)EX";
+
+constexpr const char* capture_examples = R"EX(
+Examples:
+  node server.js &  labtool capture --port 3000      explain the traffic of your own server
+  labtool capture --port 8080 --record s.pcap
+  labtool capture -i eth0 --port 80 --format json)EX";
 
 constexpr const char* replay_examples = R"EX(
 Examples:
@@ -77,6 +84,16 @@ int main(int argc, char** argv) {
     add_output_options(replay_cmd, replay.output, replay_format);
     replay_cmd->footer(replay_examples);
 
+    RunOptions cap;
+    cap.serve = false;
+    std::string cap_format = "text";
+    auto* cap_cmd = app.add_subcommand("capture", "Capture and explain a port live while another program serves it");
+    cap_cmd->add_option("-p,--port", cap.port, "TCP port to capture")->required();
+    cap_cmd->add_option("-i,--interface", cap.interface, "Capture interface (default: the loopback device)");
+    cap_cmd->add_option("-w,--record", cap.record_path, "Also write every captured packet to this pcap file");
+    add_output_options(cap_cmd, cap.output, cap_format);
+    cap_cmd->footer(capture_examples);
+
     ServeOptions serve;
     std::string serve_host;
     auto* serve_cmd = app.add_subcommand("serve", "Run the web server alone, without capture");
@@ -100,6 +117,10 @@ int main(int argc, char** argv) {
                 print_warning("serving on " + run_host + ": the page may be reachable from the network");
             }
             return run_live(run);
+        }
+        if (*cap_cmd) {
+            cap.output.format = parse_format(cap_format);
+            return run_live(cap);
         }
         if (*replay_cmd) {
             replay.output.format = parse_format(replay_format);

@@ -23,6 +23,7 @@ struct RunOptions {
     std::string record_path;             // empty: no recording
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
     bool access_log = false;
+    bool serve = true;                   // false: `labtool capture` (another program serves)
     OutputOptions output;
 };
 
