@@ -3,6 +3,7 @@
 // themselves) are different results, as in tcpdump.
 #include "labtool/analysis/decode.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace labtool::analysis {
@@ -132,7 +133,12 @@ void parse_options(const std::uint8_t* p, std::size_t len, TcpOptions& out) {
             case 2: if (olen == 4) out.mss = be16(v); break;
             case 3: if (olen == 3) out.wscale = v[0]; break;
             case 4: if (olen == 2) out.sack_permitted = true; break;
-            case 5: out.sack_blocks = static_cast<std::uint8_t>((olen - 2) / 8); break;
+            case 5: {
+                std::size_t n = std::min<std::size_t>((olen - 2) / 8, out.sack.size());
+                for (std::size_t b = 0; b < n; ++b) out.sack[b] = {be32(v + 8 * b), be32(v + 8 * b + 4)};
+                out.sack_blocks = static_cast<std::uint8_t>(n);
+                break;
+            }
             case 8:
                 if (olen == 10) { out.ts_val = be32(v); out.ts_ecr = be32(v + 4); }
                 break;

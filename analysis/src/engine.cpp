@@ -4,6 +4,7 @@
 
 #include "labtool/analysis/decode.hpp"
 #include "labtool/analysis/http_stream.hpp"
+#include "labtool/analysis/seq_analysis.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -20,6 +21,7 @@ const EventBase& base_of(const Event& event) noexcept {
 
 std::string_view event_name(const Event& event) noexcept {
     struct Namer {
+        std::string_view operator()(const PacketInfo&) const { return "packet"; }
         std::string_view operator()(const ConnectionOpened&) const { return "connection"; }
         std::string_view operator()(const Handshake&) const { return "handshake"; }
         std::string_view operator()(const HttpRequest&) const { return "http_request"; }
@@ -178,6 +180,10 @@ struct Connection {
     std::map<std::uint64_t, std::uint64_t> acked;  // server segment frame → frame of its ACK
     std::uint32_t request_count = 0;
     std::uint32_t response_count = 0;
+    SeqAnalyzer seq;
+    std::array<std::uint32_t, analysis_flag_count> flag_counts{};
+    std::string history;
+    std::array<std::uint32_t, 8> history_counts{};   // repeats of t, w, g per direction
 
     explicit Connection(const EngineOptions& o) : client(true, o), server(false, o) {}
     Side& side(Direction d) { return d == Direction::client_to_server ? client : server; }
@@ -185,6 +191,29 @@ struct Connection {
 };
 
 }  // namespace
+
+/// Zeek's conn_state summary of a connection, from what each side sent.
+static std::string conn_state(const Connection& c) {
+    const bool syn = c.client.syn_seen;
+    const bool synack = c.server.syn_seen;
+    const bool cfin = c.client.fin_sent;
+    const bool sfin = c.server.fin_sent;
+    const bool crst = c.history.find('R') != std::string::npos;
+    const bool srst = c.history.find('r') != std::string::npos;
+    if (!syn && !synack) return "OTH";
+    if (crst) return synack ? "RSTO" : "RSTOS0";
+    if (srst) {
+        if (syn && !synack) return "REJ";
+        if (!syn) return "RSTRH";
+        return "RSTR";
+    }
+    if (syn && !synack) return cfin ? "SH" : "S0";
+    if (!syn) return sfin ? "SHR" : "OTH";
+    if (cfin && sfin) return "SF";
+    if (cfin) return "S2";
+    if (sfin) return "S3";
+    return "S1";
+}
 
 struct Engine::Impl final : ConnectionHost {
     EngineOptions options;
@@ -215,7 +244,9 @@ struct Engine::Impl final : ConnectionHost {
     }
 
     void process(const Frame& f);
-    Connection& lookup(const TcpSegment& seg, bool& created);
+    Connection& lookup(const TcpSegment& seg, bool& created, bool& reused);
+    void analyze_packet(Connection& c, const TcpSegment& seg, Direction dir, std::int64_t ts_ns, bool reused);
+    void add_history(Connection& c, Direction dir, char letter, bool repeatable = false);
     void on_segment(Connection& c, const TcpSegment& seg, Direction dir);
     void deliver(Connection& c, Direction dir, const TcpSegment& seg);
     void push_in_order(Connection& c, Direction dir, std::uint64_t offset, std::span<const std::uint8_t> data,
@@ -303,7 +334,8 @@ void Engine::Impl::process(const Frame& f) {
     }
     ++stats.tcp_frames;
     bool created = false;
-    Connection& c = lookup(seg, created);
+    bool reused = false;
+    Connection& c = lookup(seg, created, reused);
     const Direction dir = (seg.src == c.client.endpoint.address && seg.src_port == c.client.endpoint.port)
                               ? Direction::client_to_server
                               : Direction::server_to_client;
@@ -314,20 +346,74 @@ void Engine::Impl::process(const Frame& f) {
         e.handshake_seen = c.handshake_seen;
         emit(std::move(e));
     }
+    const std::int64_t ts_ns = f.ts.sec * 1'000'000'000LL + f.ts.nsec;
+    analyze_packet(c, seg, dir, ts_ns, reused);
     on_segment(c, seg, dir);
 }
 
-Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created) {
+void Engine::Impl::add_history(Connection& c, Direction dir, char letter, bool repeatable) {
+    // Zeek's history: one letter per kind and direction, client in upper case; t/w/g repeat
+    // at 1, 10, 100, … occurrences.
+    const bool client = dir == Direction::client_to_server;
+    const char l = client ? static_cast<char>(std::toupper(static_cast<unsigned char>(letter))) : letter;
+    if (repeatable) {
+        const std::size_t slot = (letter == 't' ? 0 : letter == 'w' ? 1 : 2) * 2 + (client ? 0 : 1);
+        const std::uint32_t n = ++c.history_counts[slot];
+        if (n == 1 || n == 10 || n == 100 || n == 1000 || n == 10000) c.history.push_back(l);
+        return;
+    }
+    if (c.history.find(l) == std::string::npos) c.history.push_back(l);
+}
+
+void Engine::Impl::analyze_packet(Connection& c, const TcpSegment& seg, Direction dir, std::int64_t ts_ns, bool reused) {
+    const int d = dir == Direction::client_to_server ? 0 : 1;
+    PacketAnalysis pa = c.seq.analyze(seg, d, ts_ns, frame, reused);
+    for (int i = 0; i < analysis_flag_count; ++i)
+        if (pa.flags & (1u << i)) ++c.flag_counts[static_cast<std::size_t>(i)];
+    if (seg.has(tcp_flag::syn)) add_history(c, dir, seg.has(tcp_flag::ack) ? 'h' : 's');
+    else if (seg.has(tcp_flag::ack) && seg.payload_len == 0 && !seg.has(tcp_flag::fin) && !seg.has(tcp_flag::rst))
+        add_history(c, dir, 'a');
+    if (seg.payload_len > 0) add_history(c, dir, 'd');
+    if (seg.has(tcp_flag::fin)) add_history(c, dir, 'f');
+    if (seg.has(tcp_flag::rst)) add_history(c, dir, 'r');
+    if (pa.flags & (static_cast<std::uint32_t>(AnalysisFlag::retransmission) |
+                    static_cast<std::uint32_t>(AnalysisFlag::fast_retransmission) |
+                    static_cast<std::uint32_t>(AnalysisFlag::spurious_retransmission)))
+        add_history(c, dir, 't', true);
+    if (pa.has(AnalysisFlag::zero_window)) add_history(c, dir, 'w', true);
+    if (!options.emit_packets) return;
+    const Side& s = c.side(dir);
+    const Side& r = c.peer(dir);
+    PacketInfo e = make<PacketInfo>(c);
+    e.from = dir;
+    e.flags = seg.flags;
+    e.seq_raw = seg.seq;
+    e.ack_raw = seg.ack;
+    const std::uint32_t s_base = s.base_known ? s.isn : (seg.has(tcp_flag::syn) ? seg.seq : seg.seq - 1);
+    e.seq_rel = seg.seq - s_base;
+    e.ack_rel = seg.has(tcp_flag::ack) ? seg.ack - (r.base_known ? r.isn : seg.ack - 1) : 0;
+    e.len = seg.payload_len;
+    e.next_seq_rel = e.seq_rel + seg.payload_len + ((seg.has(tcp_flag::syn) || seg.has(tcp_flag::fin)) ? 1u : 0u);
+    e.window_raw = seg.window;
+    e.ts_val = seg.options.ts_val;
+    e.ts_ecr = seg.options.ts_ecr;
+    e.analysis = std::move(pa);
+    emit(std::move(e));
+}
+
+Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created, bool& reused) {
     const ConnKey key = make_key(seg);
     const bool pure_syn = seg.has(tcp_flag::syn) && !seg.has(tcp_flag::ack);
     auto it = table.find(key);
     if (it != table.end()) {
         Connection& c = *it->second;
-        // A new SYN on a finished connection's ports starts a new stream (port reuse), as
-        // Wireshark starts a new tcp.stream.
-        const bool is_new_syn = pure_syn && (c.ended || (c.client.syn_seen && seg.seq != c.client.isn &&
-                                                         (c.client.fin_sent || c.reset)));
+        // A SYN with another ISN on the same ports starts a new stream (port reuse), exactly
+        // where Wireshark starts a new tcp.stream.
+        const bool from_client = seg.src == c.client.endpoint.address && seg.src_port == c.client.endpoint.port;
+        const Side& sender = from_client ? c.client : c.server;
+        const bool is_new_syn = pure_syn && sender.base_known && seg.seq != sender.isn;
         if (!is_new_syn) return c;
+        reused = true;
         if (!c.ended) end_connection(c, c.reset ? CloseKind::rst : CloseKind::fin);
         table.erase(it);
     }
@@ -799,6 +885,11 @@ void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     e.duration = c.last_time - c.first_time;
     e.handshake_seen = c.handshake_seen;
     e.gap_bytes = c.client.gap_bytes + c.server.gap_bytes;
+    e.completeness = c.seq.completeness();
+    e.conn_state = conn_state(c);
+    e.history = c.history;
+    e.analysis_counts = c.flag_counts;
+    e.initial_rtt = c.seq.initial_rtt();
     // Free the per-connection buffers now; the entry stays to absorb late packets.
     c.client.ooo.clear();
     c.server.ooo.clear();

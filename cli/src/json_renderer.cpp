@@ -91,6 +91,50 @@ public:
     }
 
 private:
+    static void fill(json& j, const a::PacketInfo& e) {
+        j["from"] = side_name(e.from);
+        j["flags"] = a::flags_to_string(e.flags);
+        j["seq"] = e.seq_rel;
+        j["ack"] = e.ack_rel;
+        j["seq_raw"] = e.seq_raw;
+        j["ack_raw"] = e.ack_raw;
+        j["len"] = e.len;
+        j["next_seq"] = e.next_seq_rel;
+        const auto& pa = e.analysis;
+        j["window"] = pa.window;
+        j["window_raw"] = e.window_raw;
+        j["window_scale"] = pa.window_scale;
+        j["bytes_in_flight"] = opt(pa.bytes_in_flight);
+        json flags = json::array();
+        json rules = json::object();
+        for (int i = 0; i < a::analysis_flag_count; ++i)
+            if (pa.flags & (1u << i)) flags.push_back(a::analysis_flag_name(i));
+        for (const auto& [flag, rule] : pa.rules) {
+            const auto bit = static_cast<std::uint32_t>(flag);
+            int index = 0;
+            while (index < a::analysis_flag_count && (1u << index) != bit) ++index;
+            rules[std::string(a::analysis_flag_name(index))] = rule;
+        }
+        j["analysis"] = std::move(flags);
+        j["analysis_rules"] = std::move(rules);
+        j["duplicate_ack_num"] = pa.dup_ack_num ? json(pa.dup_ack_num) : json(nullptr);
+        j["duplicate_ack_frame"] = pa.dup_ack_num ? json(pa.dup_ack_frame) : json(nullptr);
+        j["acks_frame"] = pa.acks_frame ? json(pa.acks_frame) : json(nullptr);
+        j["ack_rtt"] = opt(pa.ack_rtt);
+        // SACK edges are in the peer's sequence space: relative to the same base as `ack`.
+        const std::uint32_t peer_base = e.ack_raw - e.ack_rel;
+        json sack = json::array();
+        json sack_raw = json::array();
+        for (const auto& [le, re] : pa.sack) {
+            sack.push_back({le - peer_base, re - peer_base});
+            sack_raw.push_back({le, re});
+        }
+        j["sack"] = std::move(sack);
+        j["sack_raw"] = std::move(sack_raw);
+        j["dsack"] = pa.dsack;
+        j["ts_val"] = opt(e.ts_val);
+        j["ts_ecr"] = opt(e.ts_ecr);
+    }
     static void fill(json& j, const a::ConnectionOpened& e) {
         j["client"] = endpoint(e.client);
         j["server"] = endpoint(e.server);
@@ -210,6 +254,14 @@ private:
         j["duration"] = e.duration;
         j["handshake_seen"] = e.handshake_seen;
         j["gap_bytes"] = e.gap_bytes;
+        j["completeness"] = e.completeness;
+        j["conn_state"] = e.conn_state;
+        j["history"] = e.history;
+        json counts = json::object();
+        for (int i = 0; i < a::analysis_flag_count; ++i)
+            counts[std::string(a::analysis_flag_name(i))] = e.analysis_counts[static_cast<std::size_t>(i)];
+        j["analysis_counts"] = std::move(counts);
+        j["initial_rtt"] = opt(e.initial_rtt);
     }
 
     std::ostream& out_;

@@ -90,6 +90,7 @@ int run_live(const RunOptions& options) {
         capture::LiveOptions lo;
         lo.interface = options.interface.empty() ? capture::default_loopback_interface() : options.interface;
         lo.filter = "tcp port " + std::to_string(options.port);
+        lo.snaplen = options.snaplen;
         cap = std::make_unique<capture::LiveCapture>(lo);
     } catch (const capture::CaptureError& e) {
         print_error(e.what());
@@ -136,6 +137,7 @@ int run_live(const RunOptions& options) {
     auto renderer = make_renderer(options.output);
     analysis::EngineOptions eo;
     eo.port = options.port;
+    eo.emit_packets = options.output.packets;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
     std::uint64_t captured = 0;

@@ -47,6 +47,8 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
         ->check(CLI::IsMember({"text", "json"}))
         ->default_val("text");
     cmd->add_flag("--no-color", out.no_color, "No colours (also when NO_COLOR is set or output is not a terminal)");
+    cmd->add_flag("--packets", out.packets,
+                  "Also one line (text) or `packet` event (json) per TCP frame: numbers and Wireshark-style analysis flags");
 }
 
 labtool::cli::OutputFormat parse_format(const std::string& f) {
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--root", run.root, "Folder to serve (default: the built-in lab page)");
     run_cmd->add_option("-i,--interface", run.interface, "Capture interface (default: the loopback device)");
     run_cmd->add_option("-w,--record", run.record_path, "Also write every captured packet to this pcap file");
+    run_cmd->add_option("-s,--snaplen", run.snaplen, "Bytes kept of each packet (default 262144)")
+        ->check(CLI::Range(64, 262144));
     run_cmd->add_option("--host", run_host, "Address to bind instead of 127.0.0.1 and ::1");
     run_cmd->add_flag("--access-log", run.access_log, "Also log one line per request on stderr");
     add_output_options(run_cmd, run.output, run_format);
@@ -91,6 +95,8 @@ int main(int argc, char** argv) {
     cap_cmd->add_option("-p,--port", cap.port, "TCP port to capture")->required();
     cap_cmd->add_option("-i,--interface", cap.interface, "Capture interface (default: the loopback device)");
     cap_cmd->add_option("-w,--record", cap.record_path, "Also write every captured packet to this pcap file");
+    cap_cmd->add_option("-s,--snaplen", cap.snaplen, "Bytes kept of each packet (default 262144)")
+        ->check(CLI::Range(64, 262144));
     add_output_options(cap_cmd, cap.output, cap_format);
     cap_cmd->footer(capture_examples);
 

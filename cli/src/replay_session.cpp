@@ -36,6 +36,7 @@ int run_replay(const ReplayOptions& options) {
     auto renderer = make_renderer(options.output);
     analysis::EngineOptions eo;
     eo.port = options.port;
+    eo.emit_packets = options.output.packets;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
 

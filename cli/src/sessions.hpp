@@ -14,6 +14,7 @@ enum class OutputFormat { text, json };
 struct OutputOptions {
     OutputFormat format = OutputFormat::text;
     bool no_color = false;
+    bool packets = false;                // one `packet` event per TCP frame
 };
 
 struct RunOptions {
@@ -24,6 +25,7 @@ struct RunOptions {
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
     bool access_log = false;
     bool serve = true;                   // false: `labtool capture` (another program serves)
+    int snaplen = 262144;
     OutputOptions output;
 };
 

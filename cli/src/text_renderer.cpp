@@ -83,6 +83,27 @@ private:
         return fmt::format("client {} · server {}", a::state_name(c), a::state_name(s));
     }
 
+    void render(const a::PacketInfo& e) {
+        const auto& pa = e.analysis;
+        std::string s = fmt::format("{} {} {:<12} seq {} ack {} len {} win {}", prefix(e), arrow(e.from),
+                                    a::flags_to_string(e.flags), e.seq_rel, e.ack_rel, e.len, pa.window);
+        if (pa.bytes_in_flight) s += fmt::format(" in-flight {}", *pa.bytes_in_flight);
+        if (pa.acks_frame) s += fmt::format(" (acks frame {}, rtt {:.3f} ms)", pa.acks_frame, pa.ack_rtt.value_or(0) * 1e3);
+        if (!pa.sack.empty()) {
+            const std::uint32_t base = e.ack_raw - e.ack_rel;
+            s += " SACK";
+            for (const auto& [le, re] : pa.sack) s += fmt::format(" {}-{}", le - base, re - base);
+            if (pa.dsack) s += " (D-SACK)";
+        }
+        line(s);
+        for (const auto& [flag, rule] : pa.rules) {
+            const auto bit = static_cast<std::uint32_t>(flag);
+            int index = 0;
+            while (index < a::analysis_flag_count && (1u << index) != bit) ++index;
+            line(fmt::format("      {} {}: {}", paint(yellow, "⚑"), a::analysis_flag_name(index), rule));
+        }
+    }
+
     void render(const a::ConnectionOpened& e) {
         line("");
         line(fmt::format("{} {} {} → {}{}", prefix(e), paint(bold, fmt::format("Connection #{}", e.stream)),
@@ -236,6 +257,15 @@ private:
                          prefix(e), paint(bold, "end of connection"), e.stream, how, e.requests, e.responses,
                          e.client_to_server.packets, e.client_to_server.bytes, e.server_to_client.packets,
                          e.server_to_client.bytes, e.duration, states(e.client_state, e.server_state)));
+        std::string flags;
+        for (int i = 0; i < a::analysis_flag_count; ++i) {
+            const auto n = e.analysis_counts[static_cast<std::size_t>(i)];
+            if (n) flags += fmt::format("{}{} {}", flags.empty() ? "" : ", ", n, a::analysis_flag_name(i));
+        }
+        line(fmt::format("      Wireshark completeness {}, Zeek conn_state {} history {}{}{}", e.completeness,
+                         e.conn_state, e.history,
+                         e.initial_rtt ? fmt::format(", initial RTT {:.3f} ms", *e.initial_rtt * 1e3) : std::string(),
+                         flags.empty() ? std::string() : "; " + flags));
     }
 
     std::ostream& out_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 namespace labtool::analysis {
 
@@ -42,7 +43,8 @@ struct TcpOptions {
     std::optional<std::uint16_t> mss;
     std::optional<std::uint8_t> wscale;   // shift count
     bool sack_permitted = false;
-    std::uint8_t sack_blocks = 0;
+    std::uint8_t sack_blocks = 0;         // blocks in `sack` (at most 4, RFC 2018 §3)
+    std::array<std::pair<std::uint32_t, std::uint32_t>, 4> sack{};   // raw left/right edges
     std::optional<std::uint32_t> ts_val;
     std::optional<std::uint32_t> ts_ecr;
     bool malformed = false;               // an option ran past the header: parsing stopped there

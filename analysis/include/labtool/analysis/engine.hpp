@@ -25,6 +25,8 @@ struct EngineOptions {
     std::size_t max_header_bytes = 64 * 1024;
     /// Headers kept per message in events (the rest are counted in header_bytes only).
     std::size_t max_headers_kept = 64;
+    /// Emit a PacketInfo event for every TCP frame.
+    bool emit_packets = false;
 };
 
 struct EngineStats {

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "labtool/analysis/decode.hpp"
+#include "labtool/analysis/seq_analysis.hpp"
 #include "labtool/analysis/tcp_state.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -156,6 +158,23 @@ struct HttpParseError : EventBase {
     std::string reason;
 };
 
+/// One TCP frame with its numbers and Wireshark-style analysis (emitted when
+/// EngineOptions::emit_packets is set), before the higher-level events of the same frame.
+struct PacketInfo : EventBase {
+    Direction from = Direction::client_to_server;
+    std::uint8_t flags = 0;
+    std::uint32_t seq_rel = 0;
+    std::uint32_t ack_rel = 0;           // 0 when the ACK flag is not set
+    std::uint32_t seq_raw = 0;
+    std::uint32_t ack_raw = 0;
+    std::uint32_t len = 0;
+    std::uint32_t next_seq_rel = 0;      // seq + len (+1 for SYN or FIN)
+    std::uint16_t window_raw = 0;
+    std::optional<std::uint32_t> ts_val;
+    std::optional<std::uint32_t> ts_ecr;
+    PacketAnalysis analysis;             // flags, rules, window (scaled), bytes in flight, RTT, SACK
+};
+
 enum class CloseKind { fin, rst, open };
 
 struct DirectionTotals {
@@ -179,9 +198,14 @@ struct ConnectionEnd : EventBase {
     double duration = 0.0;
     bool handshake_seen = true;
     std::uint64_t gap_bytes = 0;
+    int completeness = 0;                // Wireshark's tcp.completeness bitmask
+    std::string conn_state;              // Zeek's conn_state: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, …
+    std::string history;                 // Zeek's history letters (client upper case)
+    std::array<std::uint32_t, analysis_flag_count> analysis_counts{};
+    std::optional<double> initial_rtt;   // seconds, SYN to the handshake's ACK
 };
 
-using Event = std::variant<ConnectionOpened, Handshake, HttpRequest, HttpResponse, ResponseAcked,
+using Event = std::variant<PacketInfo, ConnectionOpened, Handshake, HttpRequest, HttpResponse, ResponseAcked,
                            Teardown, Reset, StreamGap, HttpParseError, ConnectionEnd>;
 
 /// The common fields of any event.

@@ -1,0 +1,103 @@
+// Per-frame TCP sequence analysis with Wireshark's rules and names (its tcp.analysis.* flags),
+// so every flag can be checked against tshark. State is per connection, one Flow per direction.
+#pragma once
+
+#include "labtool/analysis/decode.hpp"
+#include "labtool/analysis/frame.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace labtool::analysis {
+
+/// Wireshark's tcp.analysis flags, as bits.
+enum class AnalysisFlag : std::uint32_t {
+    retransmission = 1u << 0,
+    fast_retransmission = 1u << 1,
+    spurious_retransmission = 1u << 2,
+    out_of_order = 1u << 3,
+    lost_segment = 1u << 4,          // "previous segment not captured"
+    ack_lost_segment = 1u << 5,      // "ACKed unseen segment"
+    duplicate_ack = 1u << 6,
+    zero_window = 1u << 7,
+    zero_window_probe = 1u << 8,
+    zero_window_probe_ack = 1u << 9,
+    window_full = 1u << 10,
+    window_update = 1u << 11,
+    keep_alive = 1u << 12,
+    keep_alive_ack = 1u << 13,
+    reused_ports = 1u << 14,
+};
+inline constexpr int analysis_flag_count = 15;
+
+/// The flag's name as in the JSON output ("retransmission", "duplicate_ack", …); index 0..14.
+std::string_view analysis_flag_name(int index) noexcept;
+
+/// What the analysis found for one frame.
+struct PacketAnalysis {
+    std::uint32_t flags = 0;                  // AnalysisFlag bits
+    std::vector<std::pair<AnalysisFlag, std::string>> rules;  // the rule that fired, with numbers
+    std::uint32_t dup_ack_num = 0;
+    std::uint64_t dup_ack_frame = 0;
+    std::uint64_t acks_frame = 0;             // the data segment this ACK acknowledges exactly
+    std::optional<double> ack_rtt;            // seconds from that segment to this ACK
+    std::optional<std::uint32_t> bytes_in_flight;
+    std::int64_t window = 0;                  // scaled window (tcp.window_size)
+    int window_scale = -1;                    // multiplier; -1 unknown, -2 no scaling (tcp.window_size_scalefactor)
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // raw edges
+    bool dsack = false;                       // the first SACK block reports duplicate data (RFC 2883)
+
+    [[nodiscard]] bool has(AnalysisFlag f) const noexcept { return (flags & static_cast<std::uint32_t>(f)) != 0; }
+};
+
+/// Sequence analysis state of one connection (both directions).
+class SeqAnalyzer {
+public:
+    /// Analyses `seg`, sent by direction 0 (the connection's first sender) or 1, at time `ts`
+    /// (nanoseconds). `reused_ports` marks the SYN that started this connection on reused ports.
+    PacketAnalysis analyze(const TcpSegment& seg, int direction, std::int64_t ts_ns, std::uint64_t frame,
+                           bool reused_ports);
+
+    /// Initial RTT: SYN to the ACK that completes the handshake (tcp.analysis.initial_rtt).
+    [[nodiscard]] std::optional<double> initial_rtt() const noexcept;
+
+    /// Wireshark's tcp.completeness bits: 1 SYN, 2 SYN-ACK, 4 ACK, 8 DATA, 16 FIN, 32 RST.
+    [[nodiscard]] int completeness() const noexcept { return completeness_; }
+
+private:
+    struct Unacked {
+        std::uint64_t frame;
+        std::uint32_t seq;
+        std::uint32_t nextseq;
+        std::int64_t ts;
+    };
+    struct Flow {
+        bool base_set = false;
+        std::uint32_t base_seq = 0;
+        int win_scale = -1;            // shift; -1 unknown, -2 not used
+        bool is_first_ack = true;      // no non-SYN ACK sent yet: its window is unscaled
+        std::uint32_t window = 0;      // last raw window sent
+        std::uint32_t nextseq = 0;
+        std::uint64_t nextseq_frame = 0;
+        std::int64_t nextseq_time = 0;
+        std::uint32_t maxseqtobeacked = 0;
+        std::uint32_t lastack = 0;
+        std::int64_t lastack_time = 0;
+        std::uint64_t lastnondupack = 0;
+        int dupacknum = 0;
+        std::uint32_t lastsegmentflags = 0;
+        bool valid_bif = true;
+        std::vector<Unacked> segments;   // oldest first
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // from its last packet
+    };
+    Flow flows_[2];
+    std::int64_t first_rtt_ = 0;       // ns; 0 = not known
+    std::int64_t mru_syn_ = 0;
+    bool saw_syn_time_ = false;
+    int completeness_ = 0;
+};
+
+}  // namespace labtool::analysis
