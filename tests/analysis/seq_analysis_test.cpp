@@ -1,0 +1,187 @@
+// Wireshark-style sequence analysis on segments built in the test, one scenario per flag,
+// with initial sequence numbers near 2^32 so every comparison wraps.
+#include "labtool/analysis/seq_analysis.hpp"
+
+#include <gtest/gtest.h>
+
+namespace labtool::analysis {
+namespace {
+
+namespace f = tcp_flag;
+constexpr std::uint32_t c_isn = 0xFFFFFF00u;   // wraps after 256 bytes
+constexpr std::uint32_t s_isn = 0xFFFFFFF0u;
+constexpr std::int64_t ms = 1'000'000;
+
+/// Drives one SeqAnalyzer: direction 0 is the client.
+class Script {
+public:
+    PacketAnalysis send(int dir, std::uint8_t flags, std::uint32_t rel_seq, std::uint32_t rel_ack, std::uint32_t len,
+                        std::int64_t at_ms, std::uint16_t window = 512) {
+        TcpSegment s;
+        s.flags = flags;
+        s.seq = (dir == 0 ? c_isn : s_isn) + rel_seq;
+        s.ack = (flags & f::ack) ? (dir == 0 ? s_isn : c_isn) + rel_ack : 0;
+        s.payload_len = len;
+        s.window = window;
+        if (flags & f::syn) s.options.wscale = 7;
+        return analyzer.analyze(s, dir, at_ms * ms, ++frame, false);
+    }
+    void handshake() {
+        send(0, f::syn, 0, 0, 0, 0);
+        send(1, f::syn | f::ack, 0, 1, 0, 1);
+        send(0, f::ack, 1, 1, 0, 2);
+    }
+    SeqAnalyzer analyzer;
+    std::uint64_t frame = 0;
+};
+
+TEST(SeqAnalysis, CleanTransferHasNoFlagsAndCountsBytesInFlight) {
+    Script s;
+    s.handshake();
+    auto a = s.send(1, f::ack | f::psh, 1, 1, 1000, 10);
+    EXPECT_EQ(a.flags, 0u);
+    ASSERT_TRUE(a.bytes_in_flight.has_value());
+    EXPECT_EQ(*a.bytes_in_flight, 1000u);
+    a = s.send(1, f::ack, 1001, 1, 1000, 11);
+    EXPECT_EQ(a.bytes_in_flight.value_or(0), 2000u);
+    EXPECT_EQ(a.window, 512 << 7);      // scaled by the shift from the SYNs
+    EXPECT_EQ(a.window_scale, 128);
+    a = s.send(0, f::ack, 1, 2001, 0, 12);
+    EXPECT_EQ(a.flags, 0u);
+    EXPECT_EQ(a.acks_frame, 5u);
+    ASSERT_TRUE(a.ack_rtt.has_value());
+    EXPECT_NEAR(*a.ack_rtt, 0.001, 1e-9);
+    EXPECT_EQ(s.analyzer.completeness(), 1 + 2 + 4 + 8);
+    ASSERT_TRUE(s.analyzer.initial_rtt().has_value());
+    EXPECT_NEAR(*s.analyzer.initial_rtt(), 0.002, 1e-9);
+}
+
+TEST(SeqAnalysis, RetransmissionAfterTheRttIsARetransmission) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 1000, 10);
+    const auto a = s.send(1, f::ack, 1, 1, 1000, 300);
+    EXPECT_TRUE(a.has(AnalysisFlag::retransmission));
+    EXPECT_FALSE(a.has(AnalysisFlag::out_of_order));
+    ASSERT_FALSE(a.rules.empty());
+    EXPECT_EQ(a.rules.back().second, "seq 1 < next expected 1001");
+}
+
+TEST(SeqAnalysis, LateSegmentWithinTheRttIsOutOfOrderAndTheEarlyOneLost) {
+    Script s;
+    s.handshake();   // initial RTT 2 ms
+    auto early = s.send(1, f::ack, 1001, 1, 1000, 10);
+    (void)early;
+    s.send(1, f::ack, 2001, 1, 1000, 10);
+    EXPECT_TRUE(s.send(1, f::ack, 1, 1, 1000, 11).has(AnalysisFlag::out_of_order));
+    Script t;
+    t.handshake();
+    t.send(1, f::ack, 1, 1, 1000, 10);
+    EXPECT_TRUE(t.send(1, f::ack, 2001, 1, 1000, 11).has(AnalysisFlag::lost_segment));
+}
+
+TEST(SeqAnalysis, DuplicateAcksThenFastRetransmission) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 1000, 10);          // 4
+    s.send(1, f::ack, 1001, 1, 1000, 10);       // 5 (lost on the way)
+    s.send(1, f::ack, 2001, 1, 1000, 10);       // 6
+    s.send(0, f::ack, 1, 1001, 0, 11);          // 7 ack of 4
+    auto d1 = s.send(0, f::ack, 1, 1001, 0, 12);
+    auto d2 = s.send(0, f::ack, 1, 1001, 0, 12);
+    EXPECT_TRUE(d1.has(AnalysisFlag::duplicate_ack));
+    EXPECT_EQ(d1.dup_ack_num, 1u);
+    EXPECT_EQ(d1.dup_ack_frame, 7u);
+    EXPECT_EQ(d2.dup_ack_num, 2u);
+    const auto r = s.send(1, f::ack, 1001, 1, 1000, 13);
+    EXPECT_TRUE(r.has(AnalysisFlag::fast_retransmission));
+    EXPECT_FALSE(r.has(AnalysisFlag::retransmission));
+}
+
+TEST(SeqAnalysis, SpuriousRetransmissionOfAcknowledgedData) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 1000, 10);
+    s.send(0, f::ack, 1, 1001, 0, 11);
+    EXPECT_TRUE(s.send(1, f::ack, 1, 1, 1000, 400).has(AnalysisFlag::spurious_retransmission));
+}
+
+TEST(SeqAnalysis, ZeroWindowProbeAndProbeAck) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 1000, 10);
+    auto zw = s.send(0, f::ack, 1, 1001, 0, 11, 0);
+    EXPECT_TRUE(zw.has(AnalysisFlag::zero_window));
+    auto probe = s.send(1, f::ack, 1001, 1, 1, 300);
+    EXPECT_TRUE(probe.has(AnalysisFlag::zero_window_probe));
+    auto probe_ack = s.send(0, f::ack, 1, 1001, 0, 301, 0);
+    EXPECT_TRUE(probe_ack.has(AnalysisFlag::zero_window_probe_ack));
+    EXPECT_FALSE(probe_ack.has(AnalysisFlag::duplicate_ack));
+    auto update = s.send(0, f::ack, 1, 1001, 0, 400, 300);
+    EXPECT_TRUE(update.has(AnalysisFlag::window_update));
+}
+
+TEST(SeqAnalysis, KeepAliveAndItsAck) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 100, 10);
+    s.send(0, f::ack, 1, 101, 0, 11);
+    auto ka = s.send(1, f::ack, 100, 1, 0, 5000);
+    EXPECT_TRUE(ka.has(AnalysisFlag::keep_alive));
+    EXPECT_FALSE(ka.has(AnalysisFlag::retransmission));
+    EXPECT_TRUE(s.send(0, f::ack, 1, 101, 0, 5001).has(AnalysisFlag::keep_alive_ack));
+}
+
+TEST(SeqAnalysis, AckOfUnseenSegmentAndWindowFull) {
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 100, 10);
+    EXPECT_TRUE(s.send(0, f::ack, 1, 5001, 0, 11).has(AnalysisFlag::ack_lost_segment));
+    Script w;
+    w.handshake();
+    w.send(0, f::ack, 1, 1, 0, 3, 2);           // client window 2 << 7 = 256 bytes
+    EXPECT_TRUE(w.send(1, f::ack, 1, 1, 256, 10).has(AnalysisFlag::window_full));
+}
+
+TEST(SeqAnalysis, WindowScalingNeedsBothSyns) {
+    Script s;
+    TcpSegment syn;
+    syn.flags = f::syn;
+    syn.seq = c_isn;
+    syn.window = 100;
+    syn.options.wscale = 7;
+    s.analyzer.analyze(syn, 0, 0, 1, false);
+    TcpSegment synack;
+    synack.flags = f::syn | f::ack;
+    synack.seq = s_isn;
+    synack.ack = c_isn + 1;
+    synack.window = 100;   // no window-scale option: neither side scales (RFC 7323 §1.3)
+    s.analyzer.analyze(synack, 1, 1, 2, false);
+    TcpSegment ack;
+    ack.flags = f::ack;
+    ack.seq = c_isn + 1;
+    ack.ack = s_isn + 1;
+    ack.window = 100;
+    const auto a = s.analyzer.analyze(ack, 0, 2, 3, false);
+    EXPECT_EQ(a.window, 100);
+    EXPECT_EQ(a.window_scale, -2);
+}
+
+TEST(SeqAnalysis, SackBlocksAndDsack) {
+    Script s;
+    s.handshake();
+    TcpSegment seg;
+    seg.flags = f::ack;
+    seg.seq = c_isn + 1;
+    seg.ack = s_isn + 1001;
+    seg.window = 512;
+    seg.options.sack_blocks = 1;
+    seg.options.sack[0] = {s_isn + 1, s_isn + 501};   // below the ACK: duplicate data (RFC 2883)
+    const auto a = s.analyzer.analyze(seg, 0, 20 * ms, 10, false);
+    ASSERT_EQ(a.sack.size(), 1u);
+    EXPECT_TRUE(a.dsack);
+    EXPECT_EQ(std::string(analysis_flag_name(0)), "retransmission");
+}
+
+}  // namespace
+}  // namespace labtool::analysis
