@@ -122,6 +122,7 @@ struct PendingRequest {
     std::string method;
     std::string uri;
     std::uint64_t frame = 0;
+    double time = 0.0;
 };
 
 struct Delivery {
@@ -814,7 +815,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         e.body_bytes = m.body_bytes;
         e.segments = std::move(m.segments);
         e.index = c.request_count++;
-        if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, m.frame});
+        if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, m.frame, now});
         ++stats.requests;
         emit(std::move(e));
         return;
@@ -826,12 +827,16 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
     e.version = m.version;
     e.content_length = m.content_length;
     e.chunked = m.chunked;
+    e.chunk_sizes = std::move(m.chunk_sizes);
     e.header_bytes = m.header_bytes;
     e.body_bytes = m.body_bytes;
     e.complete = m.complete;
     for (const auto& h : m.headers) {
         if (iequals(h.name, "Content-Range")) e.content_range = h.value;
-        if (iequals(h.name, "Content-Type")) e.content_type = h.value;
+        if (iequals(h.name, "Content-Type")) {
+            e.content_type = h.value;
+            e.multipart_byteranges = h.value.size() >= 20 && iequals(h.value.substr(0, 20), "multipart/byteranges");
+        }
     }
     e.headers = std::move(m.headers);
     e.segments = m.segments;
@@ -842,6 +847,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         e.request_method = c.requests.front().method;
         e.request_uri = c.requests.front().uri;
         e.request_frame = c.requests.front().frame;
+        e.time_since_request = now - c.requests.front().time;
         if (!interim) c.requests.pop_front();
     }
     e.index = c.response_count++;

@@ -16,6 +16,8 @@ namespace {
 namespace http = boost::beast::http;
 using boost::beast::error_code;
 
+constexpr std::size_t max_chunk_sizes_kept = 256;
+
 std::string version_string(int version) {
     return "HTTP/" + std::to_string(version / 10) + "." + std::to_string(version % 10);
 }
@@ -90,7 +92,9 @@ private:
         message.body_bytes += body.size();
         return body.size();
     }
-    void on_chunk_header_impl(std::uint64_t, std::string_view, error_code&) override {}
+    void on_chunk_header_impl(std::uint64_t size, std::string_view, error_code&) override {
+        if (message.chunk_sizes.size() < max_chunk_sizes_kept) message.chunk_sizes.push_back(size);
+    }
     std::size_t on_chunk_body_impl(std::uint64_t, std::string_view body, error_code&) override {
         message.body_bytes += body.size();
         return body.size();

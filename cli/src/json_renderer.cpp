@@ -185,10 +185,14 @@ private:
         j["content_range"] = opt(e.content_range);
         j["content_type"] = opt(e.content_type);
         j["chunked"] = e.chunked;
+        j["chunk_sizes"] = e.chunk_sizes;
+        j["multipart_byteranges"] = e.multipart_byteranges;
         j["headers"] = headers_json(e.headers);
         j["header_bytes"] = e.header_bytes;
         j["body_bytes"] = e.body_bytes;
         j["complete"] = e.complete;
+        j["time_since_request"] = opt(e.time_since_request);
+        j["reassembled_in"] = e.segments.empty() ? json(nullptr) : json(e.segments.back().frame);
         j["request_method"] = opt(e.request_method);
         j["request_uri"] = opt(e.request_uri);
         j["request_frame"] = e.request_frame ? json(e.request_frame) : json(nullptr);

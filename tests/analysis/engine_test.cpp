@@ -283,6 +283,9 @@ TEST(Engine, KeepAliveRequestsArePairedInOrder) {
     EXPECT_EQ(resp[2].request_uri.value_or(""), "/three");
     EXPECT_TRUE(resp[2].chunked);
     EXPECT_EQ(resp[2].body_bytes, 3u);
+    EXPECT_EQ(resp[2].chunk_sizes, (std::vector<std::uint64_t>{3, 0}));
+    ASSERT_TRUE(resp[2].time_since_request.has_value());
+    EXPECT_NEAR(*resp[2].time_since_request, 1e-6, 1e-12);   // frames are 1 µs apart
     EXPECT_EQ(all<HttpRequest>(events).size(), 3u);
 }
 

@@ -96,12 +96,15 @@ struct HttpResponse : EventBase {
     std::optional<std::string> content_range;
     std::optional<std::string> content_type;
     bool chunked = false;
+    std::vector<std::uint64_t> chunk_sizes;  // chunked: each chunk's size in order (the last is 0)
+    bool multipart_byteranges = false;   // a 206 carrying several ranges (RFC 9110 §14.6)
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;        // body bytes seen (decoded size for chunked)
     bool complete = true;                // false: the connection ended before the body did
     std::optional<std::string> request_method;
     std::optional<std::string> request_uri;
     std::uint64_t request_frame = 0;     // 0: no request seen for it
+    std::optional<double> time_since_request;  // seconds from the request's frame to this one
     std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
     std::uint32_t index = 0;
 };

@@ -25,6 +25,7 @@ struct HttpMessage {
     std::vector<HttpHeader> headers;
     std::optional<std::uint64_t> content_length;
     bool chunked = false;
+    std::vector<std::uint64_t> chunk_sizes;   // chunked bodies: each chunk's size (capped), 0 last
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;
     bool complete = true;
