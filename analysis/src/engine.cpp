@@ -220,6 +220,10 @@ struct Engine::Impl final : ConnectionHost {
     EngineOptions options;
     EngineStats stats;
     std::unordered_map<ConnKey, std::unique_ptr<Connection>, ConnKeyHash> table;
+    /// Finished connections whose state was freed: key → time of their last packet.
+    std::unordered_map<ConnKey, double, ConnKeyHash> retired;
+    std::deque<ConnKey> retired_order;   // oldest first, for the cap
+    double last_expiry = 0.0;
     std::uint32_t next_stream = 0;
     bool have_first = false;
     Timestamp first_ts;
@@ -264,6 +268,7 @@ struct Engine::Impl final : ConnectionHost {
         emit(std::move(e));
     }
     void evict_if_full();
+    void expire();
     static HttpListener& listener(Connection& c, Direction dir) {
         if (dir == Direction::client_to_server) return c.client_listener;
         return c.server_listener;
@@ -334,8 +339,28 @@ void Engine::Impl::process(const Frame& f) {
         return;
     }
     ++stats.tcp_frames;
+    // Free idle and long-finished connections, by packet time, about once a second of it.
+    if (now - last_expiry >= 1.0 || now < last_expiry) {
+        last_expiry = now;
+        expire();
+    }
     bool created = false;
     bool reused = false;
+    if (!retired.empty()) {
+        const ConnKey key = make_key(seg);
+        if (table.find(key) == table.end()) {
+            auto it = retired.find(key);
+            if (it != retired.end()) {
+                if (!(seg.has(tcp_flag::syn) && !seg.has(tcp_flag::ack))) {
+                    ++stats.late_frames;   // a late packet of a connection already reported
+                    it->second = now;
+                    return;
+                }
+                retired.erase(it);        // its ports are reused by a new connection
+                reused = true;
+            }
+        }
+    }
     Connection& c = lookup(seg, created, reused);
     const Direction dir = (seg.src == c.client.endpoint.address && seg.src_port == c.client.endpoint.port)
                               ? Direction::client_to_server
@@ -456,6 +481,31 @@ Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created, bool& reu
     auto [ins, ok] = table.emplace(key, std::move(conn));
     (void)ok;
     return *ins->second;
+}
+
+void Engine::Impl::expire() {
+    for (auto it = table.begin(); it != table.end();) {
+        Connection& c = *it->second;
+        const double idle = now - c.last_time;
+        if (!c.ended && idle > options.idle_timeout_seconds) end_connection(c, CloseKind::open);
+        if (c.ended && idle > options.closed_linger_seconds) {
+            retired[it->first] = c.last_time;
+            retired_order.push_back(it->first);
+            it = table.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    while (retired.size() > options.max_finished_records && !retired_order.empty()) {
+        retired.erase(retired_order.front());
+        retired_order.pop_front();
+    }
+    if (retired_order.size() > 2 * options.max_finished_records + 1024) {
+        std::deque<ConnKey> live;
+        for (const auto& k : retired_order)
+            if (retired.count(k)) live.push_back(k);
+        retired_order.swap(live);
+    }
 }
 
 void Engine::Impl::evict_if_full() {

@@ -34,8 +34,9 @@ public:
         std::vector<Event> events;
         auto sink = [&](const Event& e) { events.push_back(e); };
         for (std::size_t i = 0; i < frames_.size(); ++i) {
-            Frame fr{link_, {1000, static_cast<std::uint32_t>(i * 1000)}, static_cast<std::uint32_t>(frames_[i].size()),
-                     frames_[i]};
+            Timestamp ts{1000, static_cast<std::uint32_t>(i * 1000)};
+            if (i < seconds.size()) ts = {1000 + static_cast<std::int64_t>(seconds[i]), 0};
+            Frame fr{link_, ts, static_cast<std::uint32_t>(frames_[i].size()), frames_[i]};
             engine.process(fr, sink);
         }
         engine.finish(sink);
@@ -44,6 +45,7 @@ public:
     }
 
     std::deque<std::vector<std::uint8_t>>& frames() { return frames_; }
+    std::vector<double> seconds;   // optional per-frame time (whole seconds after the first)
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
 
 private:
@@ -351,6 +353,43 @@ TEST(Engine, OutOfOrderSegmentsAreReassembledAndLossIsAGap) {
     resp = all<HttpResponse>(events);
     ASSERT_EQ(resp.size(), 1u);
     EXPECT_FALSE(resp[0].complete);
+}
+
+TEST(Engine, FinishedConnectionsAreFreedByPacketTimeButLatePacketsStayTheirs) {
+    Conversation c(10, 20);
+    c.handshake();
+    c.client(f::fin | f::ack);
+    c.server(f::fin | f::ack);
+    c.client(f::ack);
+    c.server(f::fin | f::ack);   // 7: a late retransmitted FIN, long after the close
+    Conversation d(5000, 6000);
+    d.handshake();               // 8..10: the ports reused by a new connection
+    for (auto& fr : d.frames()) c.frames().push_back(fr);
+    c.seconds = {0, 0, 0, 1, 1, 1, 500, 600, 600, 600};
+    const auto events = c.run();
+    EXPECT_EQ(c.stats().late_frames, 1u);
+    const auto opened = all<ConnectionOpened>(events);
+    ASSERT_EQ(opened.size(), 2u);
+    EXPECT_EQ(opened[1].frame, 8u);
+    EXPECT_EQ(opened[1].stream, 1u);
+    EXPECT_EQ(all<ConnectionEnd>(events).size(), 2u);
+}
+
+TEST(Engine, IdleOpenConnectionIsEndedByPacketTime) {
+    Conversation c(10, 20);
+    c.handshake();
+    Conversation d(5000, 6000, 40000);
+    d.handshake();
+    for (auto& fr : d.frames()) c.frames().push_back(fr);
+    c.seconds = {0, 0, 0, 4000, 4000, 4000};
+    EngineOptions o;
+    o.idle_timeout_seconds = 3600;
+    const auto events = c.run(o);
+    const auto ends = all<ConnectionEnd>(events);
+    ASSERT_EQ(ends.size(), 2u);
+    EXPECT_EQ(ends[0].stream, 0u);
+    EXPECT_EQ(ends[0].close_kind, CloseKind::open);
+    EXPECT_EQ(ends[0].frame, 4u);   // ended when packet time showed it idle, not at the end
 }
 
 TEST(Engine, PortFilterAndNonTcpAreCounted) {

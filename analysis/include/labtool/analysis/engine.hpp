@@ -27,6 +27,13 @@ struct EngineOptions {
     std::size_t max_headers_kept = 64;
     /// Emit a PacketInfo event for every TCP frame.
     bool emit_packets = false;
+    /// By packet time: an open connection silent this long is ended (close_kind open) and its
+    /// state freed; a closed one is reduced to a small record after `closed_linger_seconds`
+    /// (late packets of it are then only counted).
+    double idle_timeout_seconds = 3600.0;
+    double closed_linger_seconds = 120.0;
+    /// Small records of finished connections kept to recognise their late packets.
+    std::size_t max_finished_records = 1u << 20;
 };
 
 struct EngineStats {
@@ -40,6 +47,7 @@ struct EngineStats {
     std::uint64_t requests = 0;
     std::uint64_t responses = 0;
     std::uint64_t payload_bytes = 0;
+    std::uint64_t late_frames = 0;      // packets of connections already finished and freed
     double first_time = 0.0;            // absolute seconds of the first frame
     double last_time = 0.0;
 };
