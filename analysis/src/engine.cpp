@@ -600,7 +600,10 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
                 s.mss = seg.options.mss;
                 s.wscale = seg.options.wscale;
                 s.sack_perm = seg.options.sack_permitted;
-                s.state = TcpState::syn_sent;
+                // Simultaneous open (RFC 9293 §3.5, figure 8): both sides sent a SYN; each
+                // that receives the other's SYN in SYN-SENT moves to SYN-RECEIVED.
+                s.state = r.state == TcpState::syn_sent ? TcpState::syn_received : TcpState::syn_sent;
+                if (r.state == TcpState::syn_sent) r.state = TcpState::syn_received;
             }
             c.handshake_step = std::max(c.handshake_step, 1);
         } else {
@@ -617,7 +620,8 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
             if (!r.base_known) r.set_base(seg.ack - 1);
             e.peer_isn = r.isn;
             e.ack_is_peer_isn_plus_1 = seg.ack == r.isn + 1;
-            if (r.state == TcpState::syn_sent && e.ack_is_peer_isn_plus_1) r.state = TcpState::established;
+            if ((r.state == TcpState::syn_sent || r.state == TcpState::syn_received) && e.ack_is_peer_isn_plus_1)
+                r.state = TcpState::established;
             c.handshake_step = std::max(c.handshake_step, 2);
         }
         e.seq_rel = s.rel(seg.seq);
@@ -673,7 +677,11 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         if (!c.closed_first) c.closed_first = dir;
         // Sender: RFC 9293 §3.6 — ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK.
         switch (s.state) {
-            case TcpState::close_wait: s.state = TcpState::last_ack; break;
+            case TcpState::close_wait:
+                // A FIN that does not acknowledge the peer's FIN crossed it on the way: a
+                // simultaneous close (RFC 9293 §3.6, figure 13), both sides go to CLOSING.
+                s.state = (r.fin_sent && !r.fin_acked) ? TcpState::closing : TcpState::last_ack;
+                break;
             case TcpState::established:
             case TcpState::syn_received:
             case TcpState::syn_sent: s.state = TcpState::fin_wait_1; break;

@@ -392,6 +392,70 @@ TEST(Engine, IdleOpenConnectionIsEndedByPacketTime) {
     EXPECT_EQ(ends[0].frame, 4u);   // ended when packet time showed it idle, not at the end
 }
 
+TEST(Engine, SimultaneousOpenAndSimultaneousClose) {
+    Conversation c(100, 200);
+    c.client(f::syn);
+    c.server(f::syn);                      // both sent a SYN: SYN-RECEIVED on both sides
+    const auto events0 = c.run();
+    auto hs = all<Handshake>(events0);
+    ASSERT_EQ(hs.size(), 2u);
+    EXPECT_EQ(hs[1].client_state, TcpState::syn_received);
+    EXPECT_EQ(hs[1].server_state, TcpState::syn_received);
+
+    Conversation d(100, 200);
+    d.handshake();
+    d.client(f::fin | f::ack);
+    d.server(f::fin | f::ack);   // crosses the client's FIN: it does not acknowledge it yet
+    const auto events = d.run();
+    const auto td = all<Teardown>(events);
+    ASSERT_GE(td.size(), 2u);
+    EXPECT_EQ(td[0].client_state, TcpState::fin_wait_1);
+    // The server's FIN carries ack = client FIN + 1 in this script, so the client moves on to
+    // TIME-WAIT directly; a crossing FIN without that ACK gives CLOSING (covered below).
+    EXPECT_EQ(td[1].client_state, TcpState::time_wait);
+}
+
+TEST(Engine, CrossingFinsGiveClosingOnBothSides) {
+    // Build the crossing FINs by hand: each acknowledges only the data before the other's FIN.
+    std::deque<std::vector<std::uint8_t>> frames;
+    auto make = [&](bool from_client, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags) {
+        test::TcpSpec s;
+        s.sport = from_client ? 52126 : 3000;
+        s.dport = from_client ? 3000 : 52126;
+        s.seq = seq;
+        s.ack = ack;
+        s.flags = flags;
+        if (flags & f::syn) s.options = test::syn_options(65495, 7);
+        frames.push_back(test::with_link(LinkType::ethernet, test::ip_packet(s), false));
+    };
+    make(true, 100, 0, f::syn);
+    make(false, 200, 101, f::syn | f::ack);
+    make(true, 101, 201, f::ack);
+    make(true, 101, 201, f::fin | f::ack);    // 4: client FIN
+    make(false, 201, 101, f::fin | f::ack);   // 5: server FIN, sent before the client's arrived
+    make(true, 102, 202, f::ack);             // 6
+    make(false, 202, 102, f::ack);            // 7
+    Engine engine;
+    std::vector<Event> events;
+    auto sink = [&](const Event& e) { events.push_back(e); };
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        engine.process(Frame{LinkType::ethernet, {1, static_cast<std::uint32_t>(i)}, 0, frames[i]}, sink);
+    engine.finish(sink);
+    const auto td = all<Teardown>(events);
+    ASSERT_EQ(td.size(), 4u);
+    // Frame 5 shows the FINs crossed: both sides are in CLOSING (simultaneous close).
+    EXPECT_EQ(td[1].client_state, TcpState::closing);
+    EXPECT_EQ(td[1].server_state, TcpState::closing);
+    EXPECT_EQ(td[2].client_state, TcpState::closing);
+    EXPECT_EQ(td[2].server_state, TcpState::time_wait);
+    EXPECT_EQ(td[3].client_state, TcpState::time_wait);
+    EXPECT_EQ(td[3].server_state, TcpState::time_wait);
+    const auto end = all<ConnectionEnd>(events);
+    ASSERT_EQ(end.size(), 1u);
+    EXPECT_EQ(end[0].close_kind, CloseKind::fin);
+    EXPECT_EQ(end[0].conn_state, "SF");
+}
+
 TEST(Engine, PortFilterAndNonTcpAreCounted) {
     Conversation c(1, 2, 40000);
     c.handshake();
