@@ -62,7 +62,7 @@ public:
         json j{{"event", a::event_name(event)}, {"stream", b.stream}, {"frame", b.frame},
                {"time", b.time}};
         std::visit([&](const auto& e) { fill(j, e); }, event);
-        out_ << j.dump() << '\n';
+        out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
         out_.flush();
     }
 
@@ -77,6 +77,7 @@ public:
                {"requests", s.engine.requests},
                {"responses", s.engine.responses},
                {"payload_bytes", s.engine.payload_bytes},
+               {"late_frames", s.engine.late_frames},
                {"duration", s.engine.frames ? s.engine.last_time - s.engine.first_time : 0.0},
                {"live", s.live}};
         if (s.live) {
@@ -88,6 +89,11 @@ public:
         j["warning"] = opt(s.warning);
         out_ << j.dump() << '\n';
         out_.flush();
+    }
+
+    void on_comment(std::uint64_t frame, const std::string& comment) override {
+        json j{{"event", "comment"}, {"frame", frame}, {"comment", comment}};
+        out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
     }
 
 private:

@@ -29,6 +29,8 @@ public:
     virtual ~Renderer() = default;
     virtual void on_event(const analysis::Event& event) = 0;
     virtual void on_summary(const RunSummary& summary) = 0;
+    /// A comment stored in the capture file: frame 0 for the file's own comment.
+    virtual void on_comment(std::uint64_t frame, const std::string& comment) = 0;
 };
 
 struct TextOptions {

@@ -6,6 +6,7 @@
 #include "labtool/analysis/engine.hpp"
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/file_reader.hpp"
+#include "labtool/capture/pcapng_comments.hpp"
 
 #include <iostream>
 
@@ -43,6 +44,9 @@ int run_replay(const ReplayOptions& options) {
     RunSummary summary;
     capture::Packet packet;
     int exit_code = 0;
+    const capture::PcapngComments comments = capture::read_pcapng_comments(options.path);
+    for (const auto& c : comments.file) renderer->on_comment(0, c);
+    std::uint64_t frame = 0;
     for (;;) {
         const capture::ReadStatus status = reader->next(packet);
         if (status == capture::ReadStatus::end) break;
@@ -53,6 +57,11 @@ int run_replay(const ReplayOptions& options) {
             break;
         }
         engine.process(to_frame(packet, *link), sink);
+        ++frame;
+        if (!comments.packets.empty()) {
+            const auto it = comments.packets.find(frame);
+            if (it != comments.packets.end()) renderer->on_comment(frame, it->second);
+        }
     }
     engine.finish(sink);
     summary.engine = engine.stats();

@@ -61,6 +61,11 @@ public:
         if (s.warning) line(paint(red, "  warning: " + *s.warning));
     }
 
+    void on_comment(std::uint64_t frame, const std::string& comment) override {
+        if (frame == 0) line(paint(dim, "capture file comment: ") + comment);
+        else line(paint(dim, fmt::format("[frame {:>5}] comment: ", frame)) + comment);
+    }
+
 private:
     static constexpr const char* reset_code = "\033[0m";
     static constexpr const char* bold = "\033[1m";
