@@ -127,9 +127,18 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             fwd.valid_bif = false;
         }
         // KEEP ALIVE: 0 or 1 byte starting one before the next expected seq.
-        if (seglen <= 1 && seq == fwd.nextseq - 1 && !syn_fin_rst)
-            set(AnalysisFlag::keep_alive, "len " + num(seglen) + " at seq " + num(rel(fwd, seq)) + " = next expected " +
-                                              num(rel(fwd, fwd.nextseq)) + " - 1");
+        // Linux probes a zero window the same way it sends keep-alives (seq = next - 1, no
+        // data: tcp_xmit_probe_skb); tshark 4.0 calls both keep-alive. While the peer's window
+        // is 0 it is a zero-window probe, and labtool says so.
+        if (seglen <= 1 && seq == fwd.nextseq - 1 && !syn_fin_rst) {
+            if (rev.window == 0 && fwd.window_seen && rev.window_seen)
+                set(AnalysisFlag::zero_window_probe, "len " + num(seglen) + " at seq " + num(rel(fwd, seq)) +
+                                                         " = next expected " + num(rel(fwd, fwd.nextseq)) +
+                                                         " - 1 while the peer's window is 0 (Linux probe)");
+            else
+                set(AnalysisFlag::keep_alive, "len " + num(seglen) + " at seq " + num(rel(fwd, seq)) +
+                                                  " = next expected " + num(rel(fwd, fwd.nextseq)) + " - 1");
+        }
         // WINDOW UPDATE: no data, same seq/ack as before, new window.
         if (seglen == 0 && window != 0 && window != fwd.window && seq == fwd.nextseq && ack == fwd.lastack &&
             !syn_fin_rst)
@@ -244,6 +253,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         if (!probe) fwd.maxseqtobeacked = fwd.nextseq;
     }
     fwd.window = window;
+    fwd.window_seen = true;
     fwd.lastack = ack;
     fwd.lastack_time = now;
     fwd.lastsegmentflags = pa.flags;

@@ -121,6 +121,21 @@ TEST(SeqAnalysis, ZeroWindowProbeAndProbeAck) {
     EXPECT_TRUE(update.has(AnalysisFlag::window_update));
 }
 
+TEST(SeqAnalysis, LinuxZeroWindowProbeIsAProbeNotAKeepAlive) {
+    // Linux probes a closed window with seq = next - 1 and no data (tcp_xmit_probe_skb); tshark
+    // 4.0 calls that a keep-alive. labtool checks the peer's window first.
+    Script s;
+    s.handshake();
+    s.send(1, f::ack, 1, 1, 1000, 10);
+    s.send(0, f::ack, 1, 1001, 0, 11, 0);             // client: window 0
+    const auto probe = s.send(1, f::ack, 1000, 1, 0, 300);
+    EXPECT_TRUE(probe.has(AnalysisFlag::zero_window_probe));
+    EXPECT_FALSE(probe.has(AnalysisFlag::keep_alive));
+    const auto answer = s.send(0, f::ack, 1, 1001, 0, 301, 0);
+    EXPECT_TRUE(answer.has(AnalysisFlag::zero_window));
+    EXPECT_TRUE(answer.has(AnalysisFlag::zero_window_probe_ack));
+}
+
 TEST(SeqAnalysis, KeepAliveAndItsAck) {
     Script s;
     s.handshake();

@@ -80,6 +80,7 @@ private:
         int win_scale = -1;            // shift; -1 unknown, -2 not used
         bool is_first_ack = true;      // no non-SYN ACK sent yet: its window is unscaled
         std::uint32_t window = 0;      // last raw window sent
+        bool window_seen = false;
         std::uint32_t nextseq = 0;
         std::uint64_t nextseq_frame = 0;
         std::int64_t nextseq_time = 0;
