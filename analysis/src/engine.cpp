@@ -864,22 +864,23 @@ void Engine::Impl::track_acks(Connection& c, std::uint32_t ack) {
 void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
     if (dir == Direction::client_to_server) {
         HttpRequest e = make<HttpRequest>(c);
-        e.frame = m.frame;
+        e.frame = frame;   // completed by this frame (its bytes may come from buffered segments)
         e.method = m.method;
         e.uri = m.uri;
         e.version = m.version;
         e.headers = std::move(m.headers);
         e.header_bytes = m.header_bytes;
         e.body_bytes = m.body_bytes;
+        e.headers_truncated = m.headers_truncated;
         e.segments = std::move(m.segments);
         e.index = c.request_count++;
-        if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, m.frame, now});
+        if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, frame, now});
         ++stats.requests;
         emit(std::move(e));
         return;
     }
     HttpResponse e = make<HttpResponse>(c);
-    e.frame = m.frame;
+    e.frame = frame;   // completed by this frame (its bytes may come from buffered segments)
     e.status = m.status;
     e.reason = m.reason;
     e.version = m.version;
@@ -889,6 +890,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
     e.header_bytes = m.header_bytes;
     e.body_bytes = m.body_bytes;
     e.complete = m.complete;
+    e.headers_truncated = m.headers_truncated;
     for (const auto& h : m.headers) {
         if (iequals(h.name, "Content-Range")) e.content_range = h.value;
         if (iequals(h.name, "Content-Type")) {

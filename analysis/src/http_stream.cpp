@@ -115,6 +115,40 @@ bool starts_message(bool requests, std::span<const std::uint8_t> bytes) {
     return std::any_of(std::begin(methods), std::end(methods), starts_with);
 }
 
+/// Parses "METHOD SP target SP HTTP/x.y CRLF" or "HTTP/x.y SP code SP reason CRLF" at the start of
+/// `bytes` into `m`; false unless the whole line is there and well formed.
+bool parse_start_line(bool request, const std::vector<std::uint8_t>& bytes, HttpMessage& m) {
+    const std::string_view all(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::size_t eol = all.find("\r\n");
+    if (eol == std::string_view::npos) return false;
+    const std::string_view line = all.substr(0, eol);
+    const std::size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos) return false;
+    if (request) {
+        const std::size_t sp2 = line.rfind(' ');
+        if (sp2 == sp1) return false;
+        const std::string_view version = line.substr(sp2 + 1);
+        if (version.size() != 8 || version.substr(0, 5) != "HTTP/") return false;
+        m.method.assign(line.substr(0, sp1));
+        m.uri.assign(line.substr(sp1 + 1, sp2 - sp1 - 1));
+        m.version.assign(version);
+        return !m.method.empty() && !m.uri.empty();
+    }
+    const std::string_view version = line.substr(0, sp1);
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/") return false;
+    const std::string_view rest = line.substr(sp1 + 1);
+    if (rest.size() < 3) return false;
+    int code = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (rest[i] < '0' || rest[i] > '9') return false;
+        code = code * 10 + (rest[i] - '0');
+    }
+    m.version.assign(version);
+    m.status = code;
+    m.reason.assign(rest.size() > 4 ? rest.substr(4) : std::string_view());
+    return true;
+}
+
 }  // namespace
 
 struct HttpStream::Impl {
@@ -236,7 +270,21 @@ void HttpStream::gap(std::uint64_t bytes, std::uint64_t frame, HttpListener& lis
     Impl& s = *impl_;
     if (s.abandoned || s.ended) return;
     (void)bytes;
-    if (s.parser && s.parser->got_header()) s.finish(listener, frame, false);
+    if (s.parser && s.parser->got_header()) {
+        s.finish(listener, frame, false);
+    } else if (s.parser) {
+        // The header was cut (a snaplen, or loss): report the start line if it arrived whole,
+        // as tshark does, with nothing after it guessed. Beast may already have parsed it.
+        HttpMessage& m = s.parser->message;
+        bool have = s.requests ? !m.method.empty() : m.status != 0;
+        if (!have && !s.pending.empty()) have = parse_start_line(s.requests, s.pending, m);
+        if (have) {
+            m.headers_truncated = true;
+            if (!s.pending.empty()) s.consumed_offset = s.pending_offset + s.pending.size();
+            m.header_bytes = s.consumed_offset - m.start_offset;
+            s.finish(listener, frame, false);
+        }
+    }
     s.parser.reset();
     s.pending.clear();
     s.resync = true;

@@ -170,7 +170,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         }
         // DUPLICATE ACK: no data, same seq/ack/window as the previous segment.
         if (!done_fwd && repeats && window != 0) {
-            fwd.dupacknum = fwd.dupacknum == -1 ? 1 : fwd.dupacknum + 1;
+            ++fwd.dupacknum;
             pa.dup_ack_num = static_cast<std::uint32_t>(fwd.dupacknum);
             pa.dup_ack_frame = fwd.lastnondupack;
             set(AnalysisFlag::duplicate_ack, "len 0, ack " + num(rel(rev, ack)) + " and window " + num(window) +
@@ -184,17 +184,13 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         fwd.dupacknum = 0;
     }
 
-    // ACKED UNSEEN SEGMENT: acknowledges bytes the capture never saw.
+    // ACKED UNSEEN SEGMENT: acknowledges bytes the capture never saw. Then the peer's
+    // "highest seq to be acked" moves to its next seq, so one hole is reported once per jump
+    // (tshark 4.0's rule, checked on lossy captures).
     if (rev.maxseqtobeacked != 0 && gt_seq(ack, rev.maxseqtobeacked) && has_ack) {
-        const std::string rule =
-            "ack " + num(rel(rev, ack)) + " > highest peer seq seen " + num(rel(rev, rev.maxseqtobeacked));
-        if (rev.maxseqtobeacked > rev.nextseq) {
-            rev.maxseqtobeacked = rev.nextseq;
-            set(AnalysisFlag::ack_lost_segment, rule);
-        } else {
-            if (rev.dupacknum == 0) set(AnalysisFlag::ack_lost_segment, rule);
-            rev.dupacknum = -1;
-        }
+        set(AnalysisFlag::ack_lost_segment,
+            "ack " + num(rel(rev, ack)) + " > highest peer seq seen " + num(rel(rev, rev.maxseqtobeacked)));
+        rev.maxseqtobeacked = rev.nextseq;
     }
 
     // RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER: data (or SYN/FIN) that
@@ -207,6 +203,8 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         if (seglen > 0 && rev.lastack != 0 && le_seq(seq + seglen, rev.lastack)) {
             set(AnalysisFlag::spurious_retransmission, "seq " + num(rel(fwd, seq)) + " + len " + num(seglen) +
                                                            " <= peer ack " + num(rel(fwd, rev.lastack)));
+            // A spurious or fast retransmission is also a retransmission (tcp.analysis.retransmission).
+            pa.flags |= static_cast<std::uint32_t>(AnalysisFlag::retransmission);
             classified = true;
         }
         if (!classified) {
@@ -216,6 +214,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
                 set(AnalysisFlag::fast_retransmission,
                     "seq " + num(rel(fwd, seq)) + " = ack of " + num(static_cast<std::uint64_t>(rev.dupacknum)) +
                         " duplicate ACKs, " + ms(since_dup) + " after the last (< 20 ms)");
+                pa.flags |= static_cast<std::uint32_t>(AnalysisFlag::retransmission);
                 classified = true;
             }
         }
@@ -290,6 +289,9 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
 
     // SACK blocks of this packet (RFC 2018); D-SACK when the first block lies below the
     // cumulative ACK (RFC 2883 §4).
+    // Only the SACK blocks of a side's latest packet count against bytes in flight (checked
+    // against tshark 4.0 on lossy captures: stale blocks are not subtracted).
+    fwd.sack.clear();
     const std::size_t blocks = seg.options.sack_blocks;
     if (blocks > 0) {
         const auto& sack = seg.options.sack;

@@ -63,8 +63,9 @@ public:
                {"time", b.time}};
         std::visit([&](const auto& e) { fill(j, e); }, event);
         out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-        out_.flush();
     }
+
+    void flush() override { out_.flush(); }
 
     void on_summary(const RunSummary& s) override {
         json j{{"event", "summary"},
@@ -88,7 +89,6 @@ public:
         if (s.record_path) j["recorded"] = s.recorded;
         j["warning"] = opt(s.warning);
         out_ << j.dump() << '\n';
-        out_.flush();
     }
 
     void on_comment(std::uint64_t frame, const std::string& comment) override {
@@ -177,6 +177,7 @@ private:
         j["headers"] = headers_json(e.headers);
         j["header_bytes"] = e.header_bytes;
         j["body_bytes"] = e.body_bytes;
+        j["headers_truncated"] = e.headers_truncated;
         j["segments"] = e.segments.size();
         j["segment_list"] = segments_json(e.segments, false);
         j["frames"] = frames_json(e.segments);
@@ -197,8 +198,9 @@ private:
         j["header_bytes"] = e.header_bytes;
         j["body_bytes"] = e.body_bytes;
         j["complete"] = e.complete;
+        j["headers_truncated"] = e.headers_truncated;
         j["time_since_request"] = opt(e.time_since_request);
-        j["reassembled_in"] = e.segments.empty() ? json(nullptr) : json(e.segments.back().frame);
+        j["reassembled_in"] = e.frame;
         j["request_method"] = opt(e.request_method);
         j["request_uri"] = opt(e.request_uri);
         j["request_frame"] = e.request_frame ? json(e.request_frame) : json(nullptr);

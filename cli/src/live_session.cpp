@@ -1,6 +1,7 @@
 // `labtool run`: serve the page, capture its port on loopback, explain every packet live.
 // `labtool serve`: the server alone.
 #include "frame_adapter.hpp"
+#include "packet_queue.hpp"
 #include "renderer.hpp"
 #include "sessions.hpp"
 
@@ -19,6 +20,12 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace labtool::cli {
 
@@ -91,6 +98,8 @@ int run_live(const RunOptions& options) {
         lo.interface = options.interface.empty() ? capture::default_loopback_interface() : options.interface;
         lo.filter = "tcp port " + std::to_string(options.port);
         lo.snaplen = options.snaplen;
+        lo.buffer_bytes = options.buffer_mib * 1024 * 1024;
+        lo.batch_ms = options.batch_ms;
         cap = std::make_unique<capture::LiveCapture>(lo);
     } catch (const capture::CaptureError& e) {
         print_error(e.what());
@@ -140,31 +149,57 @@ int run_live(const RunOptions& options) {
     eo.emit_packets = options.output.packets;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
-    std::uint64_t captured = 0;
-    const capture::LiveCapture::Handler handler = [&](const capture::Packet& p) {
-        ++captured;
-        if (recorder) recorder->write(p);   // first: nothing captured is lost
-        engine.process(to_frame(p, *link), sink);
-    };
 
-    int exit_code = 0;
-    try {
-        while (!stop_requested.load()) cap->poll(handler, std::chrono::milliseconds(200));
-        // Stop taking new work: close the server (its FINs are part of the lesson), then keep
-        // reading until the ring is quiet and empty, so the teardown is not lost.
-        if (srv) srv->stop();
-        io_thread.join();
-        int quiet_polls = 0;
-        for (int i = 0; i < 10 && quiet_polls < 2; ++i)
-            quiet_polls = cap->poll(handler, std::chrono::milliseconds(100)) == 0 ? quiet_polls + 1 : 0;
-        cap->drain(handler);
-    } catch (const capture::CaptureError& e) {
-        print_error(e.what());
-        exit_code = 1;
-        if (io_thread.joinable()) {
+    // The capture thread only reads, records and queues; this thread analyses and prints.
+    PacketQueue queue;
+    std::uint64_t captured = 0;
+    std::string capture_failure;
+    std::thread capture_thread([&] {
+        const capture::LiveCapture::Handler handler = [&](const capture::Packet& p) {
+            ++captured;
+            if (recorder) recorder->write(p);   // first: nothing captured is lost
+            queue.push(p);
+        };
+        try {
+            while (!stop_requested.load()) cap->poll(handler, std::chrono::milliseconds(200));
+            // Stop taking new work: close the server (its FINs are part of the lesson), then
+            // keep reading until the ring is quiet and empty, so the teardown is not lost.
             if (srv) srv->stop();
             io_thread.join();
+            int quiet_polls = 0;
+            for (int i = 0; i < 10 && quiet_polls < 2; ++i)
+                quiet_polls = cap->poll(handler, std::chrono::milliseconds(100)) == 0 ? quiet_polls + 1 : 0;
+            cap->drain(handler);
+        } catch (const capture::CaptureError& e) {
+            capture_failure = e.what();
+            if (io_thread.joinable()) {
+                if (srv) srv->stop();
+                io_thread.join();
+            }
         }
+        if (recorder) recorder->flush();
+        queue.close();
+    });
+
+#ifdef __linux__
+    // Analysis and output yield to the capture thread (and to the server) when the CPU is
+    // short: a backlog in the queue is harmless, a full kernel ring loses packets.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+#endif
+    QueuedPacket packet;
+    for (;;) {
+        if (queue.pop(packet, std::chrono::milliseconds(50))) {
+            engine.process(to_frame(packet.view(), *link), sink);
+            continue;
+        }
+        renderer->flush();   // idle: show what is pending
+        if (queue.closed_and_empty()) break;
+    }
+    capture_thread.join();
+    int exit_code = 0;
+    if (!capture_failure.empty()) {
+        print_error(capture_failure);
+        exit_code = 1;
     }
     engine.finish(sink);
     RunSummary summary;
@@ -174,11 +209,11 @@ int run_live(const RunOptions& options) {
     const auto st = cap->stats();
     summary.dropped = st.dropped + st.if_dropped;
     if (recorder) {
-        recorder->flush();
         summary.record_path = options.record_path;
         summary.recorded = recorder->packets_written();
     }
     renderer->on_summary(summary);
+    renderer->flush();
     return exit_code;
 }
 

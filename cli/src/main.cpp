@@ -72,8 +72,14 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--root", run.root, "Folder to serve (default: the built-in lab page)");
     run_cmd->add_option("-i,--interface", run.interface, "Capture interface (default: the loopback device)");
     run_cmd->add_option("-w,--record", run.record_path, "Also write every captured packet to this pcap file");
-    run_cmd->add_option("-s,--snaplen", run.snaplen, "Bytes kept of each packet (default 262144)")
+    run_cmd->add_option("-s,--snaplen", run.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
+    run_cmd->add_option("-B,--buffer", run.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
+        ->check(CLI::Range(1, 2048));
+    run_cmd->add_option("--batch-ms", run.batch_ms,
+                      "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
+                      "for tens of thousands of packets per second")
+        ->check(CLI::Range(0, 1000));
     run_cmd->add_option("--host", run_host, "Address to bind instead of 127.0.0.1 and ::1");
     run_cmd->add_flag("--access-log", run.access_log, "Also log one line per request on stderr");
     add_output_options(run_cmd, run.output, run_format);
@@ -95,8 +101,14 @@ int main(int argc, char** argv) {
     cap_cmd->add_option("-p,--port", cap.port, "TCP port to capture")->required();
     cap_cmd->add_option("-i,--interface", cap.interface, "Capture interface (default: the loopback device)");
     cap_cmd->add_option("-w,--record", cap.record_path, "Also write every captured packet to this pcap file");
-    cap_cmd->add_option("-s,--snaplen", cap.snaplen, "Bytes kept of each packet (default 262144)")
+    cap_cmd->add_option("-s,--snaplen", cap.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
+    cap_cmd->add_option("-B,--buffer", cap.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
+        ->check(CLI::Range(1, 2048));
+    cap_cmd->add_option("--batch-ms", cap.batch_ms,
+                      "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
+                      "for tens of thousands of packets per second")
+        ->check(CLI::Range(0, 1000));
     add_output_options(cap_cmd, cap.output, cap_format);
     cap_cmd->footer(capture_examples);
 

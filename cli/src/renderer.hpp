@@ -31,6 +31,8 @@ public:
     virtual void on_summary(const RunSummary& summary) = 0;
     /// A comment stored in the capture file: frame 0 for the file's own comment.
     virtual void on_comment(std::uint64_t frame, const std::string& comment) = 0;
+    /// Writes out what is buffered (called when the capture is idle and at the end).
+    virtual void flush() = 0;
 };
 
 struct TextOptions {

@@ -66,6 +66,7 @@ int run_replay(const ReplayOptions& options) {
     engine.finish(sink);
     summary.engine = engine.stats();
     renderer->on_summary(summary);
+    renderer->flush();
     if (summary.warning) print_warning(*summary.warning);
     return exit_code;
 }

@@ -25,7 +25,9 @@ struct RunOptions {
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
     bool access_log = false;
     bool serve = true;                   // false: `labtool capture` (another program serves)
-    int snaplen = 262144;
+    int snaplen = 65600;
+    int buffer_mib = 128;
+    int batch_ms = 0;
     OutputOptions output;
 };
 

@@ -36,8 +36,9 @@ public:
 
     void on_event(const a::Event& event) override {
         std::visit([&](const auto& e) { render(e); }, event);
-        out_.flush();
     }
+
+    void flush() override { out_.flush(); }
 
     void on_summary(const RunSummary& s) override {
         line("");

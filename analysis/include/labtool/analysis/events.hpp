@@ -81,6 +81,7 @@ struct HttpRequest : EventBase {
     std::vector<HttpHeader> headers;     // in order, as sent (capped)
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;
+    bool headers_truncated = false;      // only the request line was captured
     std::vector<SegmentRef> segments;
     std::uint32_t index = 0;             // 0-based request number on this connection
 };
@@ -101,6 +102,7 @@ struct HttpResponse : EventBase {
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;        // body bytes seen (decoded size for chunked)
     bool complete = true;                // false: the connection ended before the body did
+    bool headers_truncated = false;      // only the status line was captured
     std::optional<std::string> request_method;
     std::optional<std::string> request_uri;
     std::uint64_t request_frame = 0;     // 0: no request seen for it

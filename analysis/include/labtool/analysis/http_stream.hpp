@@ -29,6 +29,7 @@ struct HttpMessage {
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;
     bool complete = true;
+    bool headers_truncated = false;  // only the start line was captured (snaplen or loss)
     std::vector<SegmentRef> segments;
     std::uint64_t start_offset = 0;  // stream offset of its first byte
     std::uint64_t end_offset = 0;    // stream offset just past its last byte
