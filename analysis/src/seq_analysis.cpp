@@ -209,7 +209,9 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         }
         if (!classified) {
             const std::int64_t since_dup = now - rev.lastack_time;
-            if (seq_not_advanced && rev.dupacknum >= 2 && rev.lastack == seq &&
+            // Capture timestamps can step backwards; like tshark (unsigned arithmetic), a
+            // negative interval never counts as "within".
+            if (seq_not_advanced && rev.dupacknum >= 2 && rev.lastack == seq && since_dup >= 0 &&
                 since_dup < fast_retransmission_window_ns) {
                 set(AnalysisFlag::fast_retransmission,
                     "seq " + num(rel(fwd, seq)) + " = ack of " + num(static_cast<std::uint64_t>(rev.dupacknum)) +
@@ -222,7 +224,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             const std::int64_t since_next = now - fwd.nextseq_time;
             const std::int64_t threshold = first_rtt_ != 0 ? first_rtt_ : default_ooo_threshold_ns;
             const std::uint32_t end = seq + seglen + ((syn || fin) ? 1u : 0u);
-            if (seq_not_advanced && since_next < threshold && fwd.nextseq != end) {
+            if (seq_not_advanced && since_next >= 0 && since_next < threshold && fwd.nextseq != end) {
                 set(AnalysisFlag::out_of_order, "seq " + num(rel(fwd, seq)) + " < next expected " +
                                                     num(rel(fwd, fwd.nextseq)) + ", " + ms(since_next) +
                                                     " after it (< " + ms(threshold) + ")");
