@@ -22,7 +22,7 @@ run_tests=0
 
 build_packages=(cmake ninja-build g++ pkg-config libpcap-dev libboost-dev libspdlog-dev libfmt-dev
                 libcli11-dev nlohmann-json3-dev libgtest-dev googletest)
-test_packages=(curl tshark tcpdump chromium iproute2 procps)
+test_packages=(curl tshark tcpdump chromium iproute2 procps nftables)
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then
