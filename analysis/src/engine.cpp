@@ -71,6 +71,37 @@ struct ConnKeyHash {
     }
 };
 
+/// A FIFO on a vector: nothing is allocated while it is empty (libstdc++'s std::deque allocates
+/// on construction, which thousands of finished connections would pay for).
+template <typename T>
+class VecQueue {
+public:
+    void push_back(T v) { items_.push_back(std::move(v)); }
+    T& front() { return items_[head_]; }
+    void pop_front() {
+        ++head_;
+        if (head_ == items_.size()) clear();
+        else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+            items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+    }
+    [[nodiscard]] bool empty() const { return head_ == items_.size(); }
+    [[nodiscard]] std::size_t size() const { return items_.size() - head_; }
+    void clear() {
+        items_.clear();
+        head_ = 0;
+    }
+    void release() {
+        clear();
+        items_.shrink_to_fit();
+    }
+
+private:
+    std::vector<T> items_;
+    std::size_t head_ = 0;
+};
+
 struct OutOfOrder {
     std::vector<std::uint8_t> data;
     SegmentOrigin origin;
@@ -175,9 +206,9 @@ struct Connection {
     std::uint64_t first_frame = 0;
     double first_time = 0.0;
     double last_time = 0.0;
-    std::deque<PendingRequest> requests;
-    std::deque<Delivery> deliveries;
-    std::deque<SentSegment> unacked;               // server segments not yet acknowledged
+    VecQueue<PendingRequest> requests;
+    VecQueue<Delivery> deliveries;
+    VecQueue<SentSegment> unacked;                 // server segments not yet acknowledged
     std::map<std::uint64_t, std::uint64_t> acked;  // server segment frame → frame of its ACK
     std::uint32_t request_count = 0;
     std::uint32_t response_count = 0;
@@ -959,10 +990,11 @@ void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     // Free the per-connection buffers now; the entry stays to absorb late packets.
     c.client.ooo.clear();
     c.server.ooo.clear();
-    c.requests.clear();
-    c.deliveries.clear();
-    c.unacked.clear();
+    c.requests.release();
+    c.deliveries.release();
+    c.unacked.release();
     c.acked.clear();
+    c.seq.trim();
     emit(std::move(e));
 }
 

@@ -2,6 +2,7 @@
 // Every length is checked against the block and the file; a damaged block ends the walk.
 #include "labtool/capture/pcapng_comments.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -52,8 +53,14 @@ PcapngComments read_pcapng_comments(const std::string& path) {
     PcapngComments result;
     std::ifstream in(path, std::ios::binary);
     if (!in) return result;
-    std::vector<unsigned char> d;
-    d.resize(max_file_bytes);
+    // Only pcapng files are read further, and no more of them than they hold.
+    unsigned char head[4] = {};
+    in.read(reinterpret_cast<char*>(head), 4);
+    if (in.gcount() != 4 || head[0] != 0x0A || head[1] != 0x0D || head[2] != 0x0D || head[3] != 0x0A) return result;
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+    in.seekg(0);
+    std::vector<unsigned char> d(std::min(size, max_file_bytes));
     in.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(d.size()));
     d.resize(static_cast<std::size_t>(in.gcount()));
     if (d.size() < 12) return result;

@@ -31,9 +31,9 @@ struct EngineOptions {
     /// state freed; a closed one is reduced to a small record after `closed_linger_seconds`
     /// (late packets of it are then only counted).
     double idle_timeout_seconds = 3600.0;
-    double closed_linger_seconds = 120.0;
+    double closed_linger_seconds = 30.0;
     /// Small records of finished connections kept to recognise their late packets.
-    std::size_t max_finished_records = 1u << 20;
+    std::size_t max_finished_records = 1u << 16;
 };
 
 struct EngineStats {

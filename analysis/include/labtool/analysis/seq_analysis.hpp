@@ -61,6 +61,14 @@ public:
     PacketAnalysis analyze(const TcpSegment& seg, int direction, std::int64_t ts_ns, std::uint64_t frame,
                            bool reused_ports);
 
+    /// Returns unused capacity once the connection has ended (late packets still work).
+    void trim() {
+        for (auto& f : flows_) {
+            f.segments.shrink_to_fit();
+            f.sack.shrink_to_fit();
+        }
+    }
+
     /// Initial RTT: SYN to the ACK that completes the handshake (tcp.analysis.initial_rtt).
     [[nodiscard]] std::optional<double> initial_rtt() const noexcept;
 
