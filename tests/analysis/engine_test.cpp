@@ -456,6 +456,52 @@ TEST(Engine, CrossingFinsGiveClosingOnBothSides) {
     EXPECT_EQ(end[0].conn_state, "SF");
 }
 
+TEST(Engine, HalfCloseLetsDataFlowTheOtherWay) {
+    Conversation c(1, 2);
+    c.handshake();
+    c.client(f::psh | f::ack, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.client(f::fin | f::ack);                                   // 5: client done sending
+    c.server(f::psh | f::ack, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");   // 6: acks the FIN too
+    c.server(f::fin | f::ack);                                   // 7
+    c.client(f::ack);                                            // 8
+    const auto events = c.run();
+    const auto td = all<Teardown>(events);
+    ASSERT_EQ(td.size(), 4u);
+    EXPECT_EQ(td[0].client_state, TcpState::fin_wait_1);
+    EXPECT_EQ(td[0].server_state, TcpState::close_wait);
+    EXPECT_EQ(td[1].frame, 6u);                 // data in CLOSE-WAIT, acknowledging the FIN
+    EXPECT_EQ(td[1].client_state, TcpState::fin_wait_2);
+    EXPECT_EQ(td[2].server_state, TcpState::last_ack);
+    EXPECT_EQ(td[2].client_state, TcpState::time_wait);
+    EXPECT_EQ(td[3].server_state, TcpState::closed);
+    const auto resp = all<HttpResponse>(events);
+    ASSERT_EQ(resp.size(), 1u);
+    EXPECT_TRUE(resp[0].complete);
+    EXPECT_EQ(resp[0].request_uri.value_or(""), "/a");
+}
+
+TEST(Engine, InterimAndBodylessResponses) {
+    Conversation c(1, 2);
+    c.handshake();
+    c.client(f::psh | f::ack, "GET /a HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"x\"\r\n\r\n"
+                              "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc");
+    c.server(f::psh | f::ack, "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"
+                              "HTTP/1.1 100 Continue\r\n\r\n"
+                              "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    const auto events = c.run();
+    const auto resp = all<HttpResponse>(events);
+    ASSERT_EQ(resp.size(), 3u);
+    EXPECT_EQ(resp[0].status, 304);
+    EXPECT_EQ(resp[0].body_bytes, 0u);         // RFC 9110 §15.4.5: no content
+    EXPECT_EQ(resp[1].status, 100);
+    EXPECT_EQ(resp[1].request_uri.value_or(""), "/b");
+    EXPECT_EQ(resp[2].status, 201);
+    EXPECT_EQ(resp[2].request_uri.value_or(""), "/b");   // the final answer to the same request
+    const auto req = all<HttpRequest>(events);
+    ASSERT_EQ(req.size(), 2u);
+    EXPECT_EQ(req[1].body_bytes, 3u);
+}
+
 TEST(Engine, PortFilterAndNonTcpAreCounted) {
     Conversation c(1, 2, 40000);
     c.handshake();
