@@ -1,18 +1,28 @@
-// Request -> response for the static file server: path safety, MIME types, validators,
-// conditional requests and single byte ranges (RFC 9110).
+// Request -> response for the static file server: path safety (openat2 RESOLVE_BENEATH), MIME
+// types, validators, conditional requests (RFC 9110 section 13.2.2) and byte ranges (section 14).
 #include "request_handler.hpp"
 
 #include "http_util.hpp"
 
-#include <boost/beast/core/file.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include <chrono>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/openat2.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
-#include <string>
-#include <system_error>
+#include <cstdlib>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -24,8 +34,10 @@ namespace {
 
 constexpr std::string_view index_file = "index.html";
 constexpr std::string_view allowed_methods = "GET, HEAD";
-constexpr std::string_view cache_control = "public, max-age=0";
 constexpr std::string_view html_type = "text/html; charset=utf-8";
+// Error, redirect and listing pages are ours: nothing in them may run or load anything.
+constexpr std::string_view page_csp = "default-src 'none'";
+constexpr std::string_view not_found_text = "The requested file was not found on this server.";
 
 std::string html_escape(std::string_view text) {
     std::string out;
@@ -36,295 +48,421 @@ std::string html_escape(std::string_view text) {
             case '>': out += "&gt;"; break;
             case '&': out += "&amp;"; break;
             case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
             default: out.push_back(c);
         }
     }
     return out;
 }
 
-// True if `path` equals `root` or lies below it (both canonical / weakly canonical).
-bool is_within(const fs::path& root, const fs::path& path) {
-    auto r = root.begin();
-    auto p = path.begin();
-    for (; r != root.end(); ++r, ++p) {
-        if (r->empty() && std::next(r) == root.end()) break;  // trailing separator on root
-        if (p == path.end() || *r != *p) return false;
-    }
-    return true;
-}
-
-std::uint64_t file_time_seconds(fs::file_time_type t) {
-    const auto sys = std::chrono::file_clock::to_sys(t);
-    const auto secs = std::chrono::floor<std::chrono::seconds>(sys).time_since_epoch().count();
-    return secs < 0 ? 0 : static_cast<std::uint64_t>(secs);
-}
-
-// Strong validator from size and modification time (nanoseconds), like nginx's "mtime-size".
-std::string make_etag(std::uint64_t size, fs::file_time_type mtime) {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::file_clock::to_sys(mtime).time_since_epoch())
-                        .count();
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
-                  static_cast<unsigned long long>(ns));
-    return buf;
-}
-
-// If-None-Match uses the weak comparison (RFC 9110 section 13.1.2): W/ prefixes are ignored.
-bool if_none_match_matches(std::string_view header, std::string_view etag) {
-    std::size_t pos = 0;
-    while (pos < header.size()) {
-        while (pos < header.size() && (header[pos] == ' ' || header[pos] == '\t' || header[pos] == ','))
-            ++pos;
-        if (pos >= header.size()) break;
-        if (header[pos] == '*') return true;
-        if (header.substr(pos, 2) == "W/") pos += 2;
-        if (pos >= header.size() || header[pos] != '"') return false;  // malformed list
-        const auto end = header.find('"', pos + 1);
-        if (end == std::string_view::npos) return false;
-        if (header.substr(pos, end - pos + 1) == etag) return true;
-        pos = end + 1;
-    }
-    return false;
-}
-
-struct ResolvedPath {
-    http::status error = http::status::ok;  // ok: `file` is set; else the status to send
-    fs::path file;
-    std::string redirect;  // set for a directory requested without its trailing slash
-};
-
-ResolvedPath resolve(std::string_view target, const fs::path& root) {
-    ResolvedPath out;
-    // absolute-form (RFC 9112 section 3.2.2): keep only the path.
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.substr(0, scheme.size()) == scheme) {
-            const auto slash = target.find('/', scheme.size());
-            target = slash == std::string_view::npos ? std::string_view{"/"} : target.substr(slash);
-        }
-    }
-    const auto query = target.find_first_of("?#");
-    const std::string_view query_part = query == std::string_view::npos ? std::string_view{} : target.substr(query);
-    const std::string_view raw_path = target.substr(0, query);
-    if (raw_path.empty() || raw_path.front() != '/') {
-        out.error = http::status::bad_request;
-        return out;
-    }
-    // Decode exactly once: "%252e" stays "%2e" and is a file name, never "..".
-    const auto decoded = percent_decode(raw_path);
-    if (!decoded) {
-        out.error = http::status::bad_request;
-        return out;
-    }
-    std::vector<std::string_view> segments;
-    std::string_view rest = *decoded;
-    while (!rest.empty()) {
-        const auto slash = rest.find('/');
-        const std::string_view seg = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-        if (seg.empty() || seg == ".") continue;
-        if (seg == "..") {
-            if (segments.empty()) {  // would leave the root
-                out.error = http::status::not_found;
-                return out;
-            }
-            segments.pop_back();
-            continue;
-        }
-        segments.push_back(seg);
-    }
-    const bool trailing_slash = decoded->back() == '/';
-
-    fs::path path = root;
-    for (auto seg : segments) path /= fs::path(std::string(seg));
-
-    // Symlinks are followed, but the resolved path must stay inside the root.
-    std::error_code ec;
-    fs::path real = fs::weakly_canonical(path, ec);
-    if (ec || !is_within(root, real)) {
-        out.error = http::status::not_found;
-        return out;
-    }
-    auto st = fs::status(real, ec);
-    if (ec || !fs::exists(st)) {
-        out.error = http::status::not_found;
-        return out;
-    }
-    if (fs::is_directory(st)) {
-        if (!trailing_slash) {
-            out.error = http::status::moved_permanently;
-            out.redirect = std::string(raw_path) + "/" + std::string(query_part);
-            return out;
-        }
-        real = fs::weakly_canonical(real / index_file, ec);
-        if (ec || !is_within(root, real)) {
-            out.error = http::status::not_found;
-            return out;
-        }
-        st = fs::status(real, ec);
-    }
-    if (ec || !fs::is_regular_file(st)) {  // no directory listings, FIFOs or devices
-        out.error = http::status::not_found;
-        return out;
-    }
-    out.file = std::move(real);
+std::string page(std::string_view title, std::string_view body_html) {
+    std::string out = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>";
+    out += html_escape(title);
+    out += "</title></head>\n<body>";
+    out += body_html;
+    out += "\n<hr><p>labtool</p></body></html>\n";
     return out;
 }
 
-template <class Body>
-void set_validators(http::response<Body>& res, const std::string& etag, const std::string& last_modified) {
-    res.set(http::field::etag, etag);
-    res.set(http::field::last_modified, last_modified);
-    res.set(http::field::cache_control, cache_control);
+void set_page(Response& res, std::string body, bool head_only) {
+    res.add("Content-Type", html_type);
+    res.add("Content-Length", std::to_string(body.size()));
+    res.add("Content-Security-Policy", page_csp);
+    res.add("X-Content-Type-Options", "nosniff");
+    if (!head_only) {
+        res.kind = BodyKind::text;
+        res.text = std::move(body);
+    }
+}
+
+// All values of a header field joined with ", " (RFC 9110 section 5.3), or nothing if absent.
+std::optional<std::string> combined(const RequestHeader& req, http::field f) {
+    auto [first, last] = req.equal_range(f);
+    if (first == last) return std::nullopt;
+    std::string out;
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ", ";
+        out += std::string_view(it->value());
+    }
+    return out;
+}
+
+// A field that must appear once (dates, Range, If-Range): its value, or nothing if absent or
+// repeated (a repeated singleton is invalid and ignored).
+std::optional<std::string_view> single(const RequestHeader& req, http::field f) {
+    auto [first, last] = req.equal_range(f);
+    if (first == last || std::next(first) != last) return std::nullopt;
+    return std::string_view(first->value());
+}
+
+std::atomic<bool> openat2_unavailable{false};
+
+// Opens `rel` (relative to the root, no ".." segments) so that it cannot resolve outside the
+// root, also through symlinks. openat2(RESOLVE_BENEATH) lets the kernel enforce it atomically;
+// it refuses absolute symlinks even when they point inside the root, so EXDEV (and kernels
+// without openat2) fall back to realpath() and a prefix check. O_NONBLOCK: a FIFO in the root
+// must not block the server. Returns the fd or -1 with `err` set.
+int open_beneath(int root_fd, const fs::path& root, const std::string& rel, int& err) {
+    constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+#if defined(__linux__) && defined(SYS_openat2)
+    if (!openat2_unavailable.load(std::memory_order_relaxed)) {
+        open_how how{};
+        how.flags = static_cast<std::uint64_t>(flags);
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+        const int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+        if (fd >= 0) return fd;
+        err = errno;
+        if (err == ENOSYS || err == EPERM) {
+            openat2_unavailable.store(true, std::memory_order_relaxed);  // old kernel or seccomp
+        } else if (err != EXDEV) {
+            return -1;
+        }
+    }
+#else
+    (void)root_fd;
+#endif
+    const fs::path joined = root / rel;
+    char resolved[PATH_MAX];
+    if (::realpath(joined.c_str(), resolved) == nullptr) {
+        err = errno;
+        return -1;
+    }
+    const std::string_view real(resolved);
+    const std::string& base = root.native();
+    const bool inside = real == base || (real.size() > base.size() && real.substr(0, base.size()) == base &&
+                                         (base.back() == '/' || real[base.size()] == '/'));
+    if (!inside) {
+        err = EXDEV;
+        return -1;
+    }
+    const int fd = ::open(resolved, flags);
+    if (fd < 0) err = errno;
+    return fd;
+}
+
+std::int64_t mtime_ns(const struct stat& st) {
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// Strong validator from size and modification time (nanoseconds), like nginx's "mtime-size".
+std::string make_etag(std::uint64_t size, std::int64_t mtime) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
+                  static_cast<unsigned long long>(mtime));
+    return buf;
+}
+
+std::string extension_of(std::string_view name) {
+    const auto slash = name.rfind('/');
+    const auto base = slash == std::string_view::npos ? name : name.substr(slash + 1);
+    const auto dot = base.rfind('.');
+    if (dot == std::string_view::npos || dot == 0) return {};
+    return std::string(base.substr(dot + 1));
+}
+
+// Reads exactly `size` bytes from the start of `fd`; nothing if the file changed size meanwhile.
+std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size) {
+    auto data = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
+    std::uint64_t done = 0;
+    while (done < size) {
+        const ssize_t n = ::pread(fd, data->data() + done, static_cast<std::size_t>(size - done),
+                                  static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return nullptr;
+        done += static_cast<std::uint64_t>(n);
+    }
+    return data;
+}
+
+Response not_found(bool head) { return make_error_response(404, head, not_found_text); }
+
+Response from_open_error(int err, bool head) {
+    if (err == EACCES) return make_error_response(403, head, "The file cannot be read.");
+    return not_found(head);
 }
 
 }  // namespace
 
-unsigned response_status(const Response& res) {
-    return std::visit([](const auto& r) { return r.result_int(); }, res);
-}
-
-std::uint64_t response_body_bytes(const Response& res) {
-    if (const auto* s = std::get_if<StringResponse>(&res)) return s->body().size();
-    if (const auto* f = std::get_if<FileResponse>(&res)) return f->body().length;
-    return 0;
-}
-
-http::fields& response_fields(Response& res) {
-    return std::visit([](auto& r) -> http::fields& { return r.base(); }, res);
-}
-
-Response make_error_response(http::status status, bool head_only, std::string_view detail) {
-    const std::string reason{http::obsolete_reason(status)};
-    const std::string code = std::to_string(static_cast<unsigned>(status));
-    std::string body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" + code + " " + reason +
-                       "</title></head>\n<body><h1>" + code + " " + reason + "</h1>\n<p>" + html_escape(detail) +
-                       "</p>\n<hr><p>labtool</p></body></html>\n";
-    if (head_only) {
-        EmptyResponse res{status, 11};
-        res.set(http::field::content_type, html_type);
-        res.content_length(body.size());
-        return res;
+std::string_view reason_phrase(unsigned status) {
+    switch (status) {
+        case 200: return "OK";
+        case 206: return "Partial Content";
+        case 301: return "Moved Permanently";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 412: return "Precondition Failed";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 416: return "Range Not Satisfiable";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
     }
-    StringResponse res{status, 11};
-    res.set(http::field::content_type, html_type);
-    res.body() = std::move(body);
-    res.prepare_payload();
+}
+
+std::shared_ptr<const FileCache::Entry> FileCache::find(const std::string& key, const Entry& current) const {
+    std::shared_lock lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return nullptr;
+    const Entry& e = *it->second;
+    if (e.dev != current.dev || e.ino != current.ino || e.size != current.size || e.mtime_ns != current.mtime_ns)
+        return nullptr;
+    return it->second;
+}
+
+void FileCache::insert(const std::string& key, std::shared_ptr<const Entry> entry) {
+    if (entry->size > max_bytes_) return;
+    std::unique_lock lock(mutex_);
+    if (auto it = entries_.find(key); it != entries_.end()) {
+        bytes_ -= it->second->size;
+        entries_.erase(it);
+    }
+    if (bytes_ + entry->size > max_bytes_) {  // simple and bounded: start over
+        entries_.clear();
+        bytes_ = 0;
+    }
+    bytes_ += entry->size;
+    entries_.emplace(key, std::move(entry));
+}
+
+Response make_error_response(unsigned status, bool head_only, std::string_view detail) {
+    const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
+    Response res;
+    res.status = status;
+    set_page(res, page(title, "<h1>" + html_escape(title) + "</h1>\n<p>" + html_escape(detail) + "</p>"), head_only);
     return res;
 }
 
-Response handle_request(const Request& req, const fs::path& root) {
-    const bool head = req.method() == http::verb::head;
-    if (req.method() != http::verb::get && !head) {
-        // RFC 9110 section 15.5.6: 405 carries Allow with the supported methods.
-        auto res = make_error_response(http::status::method_not_allowed, false,
-                                       "This server only answers GET and HEAD.");
-        response_fields(res).set(http::field::allow, allowed_methods);
+FileServer::FileServer(fs::path root, FileServerOptions options, std::error_code& ec)
+    : root_(std::move(root)), options_(options), cache_(options.max_cache_bytes) {
+    ec.clear();
+    root_fd_ = UniqueFd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd_) ec = std::error_code(errno, std::generic_category());
+    cache_control_ = "public, max-age=" + std::to_string(options_.cache_seconds);
+}
+
+Response FileServer::handle(const RequestHeader& req) const {
+    const auto method = req.method();
+    const bool head = method == http::verb::head;
+    if (method != http::verb::get && !head) {
+        // RFC 9110 section 15.5.6: 405 carries Allow. A method we do not know at all (also a
+        // lowercase "get": methods are case-sensitive) is 501 (section 15.6.2).
+        const unsigned status = method == http::verb::unknown ? 501 : 405;
+        auto res = make_error_response(status, false, "This server only answers GET and HEAD.");
+        res.add("Allow", allowed_methods);
         return res;
     }
 
-    const ResolvedPath resolved = resolve(req.target(), root);
-    if (resolved.error == http::status::moved_permanently) {
-        auto res = make_error_response(resolved.error, head, "Moved to " + resolved.redirect);
-        response_fields(res).set(http::field::location, resolved.redirect);
-        return res;
+    const NormalizedTarget target = normalize_target(req.target());
+    switch (target.error) {
+        case TargetError::none: break;
+        case TargetError::above_root: return not_found(head);
+        default: return make_error_response(400, head, "Malformed request target.");
     }
-    if (resolved.error == http::status::bad_request)
-        return make_error_response(resolved.error, head, "Malformed request target.");
-    if (resolved.error != http::status::ok)
-        return make_error_response(resolved.error, head, "The requested file was not found on this server.");
+    // Dotfiles (.git, .env, .htpasswd) and dot-directories stay hidden unless allowed.
+    if (!options_.allow_dotfiles && target.has_dot_segment()) return not_found(head);
 
-    boost::beast::error_code bec;
-    boost::beast::file file;
-    file.open(resolved.file.string().c_str(), boost::beast::file_mode::scan, bec);
-    if (bec) {
-        if (bec == boost::beast::errc::permission_denied)
-            return make_error_response(http::status::forbidden, head, "The file cannot be read.");
-        return make_error_response(http::status::not_found, head, "The requested file was not found on this server.");
+    std::string rel;
+    for (const auto& s : target.segments) {
+        if (!rel.empty()) rel += '/';
+        rel += s;
     }
-    const std::uint64_t size = file.size(bec);
-    std::error_code ec;
-    const auto mtime = fs::last_write_time(resolved.file, ec);
-    if (bec || ec) return make_error_response(http::status::internal_server_error, head, "Cannot stat the file.");
+    if (rel.empty()) rel = ".";
 
+    int err = 0;
+    UniqueFd fd(open_beneath(root_fd_.get(), root_, rel, err));
+    if (!fd) return from_open_error(err, head);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return not_found(head);
+
+    std::string served = rel;
+    if (S_ISDIR(st.st_mode)) {
+        if (!target.trailing_slash) {
+            // Location is built from the normalised, re-encoded path: it always starts with
+            // exactly one '/', so it can never be a protocol-relative "//host/..." URL.
+            const std::string location = percent_encode_path(target.path() + "/") + target.query;
+            Response res;
+            res.status = 301;
+            res.add("Location", location);
+            set_page(res,
+                     page("Redirecting", "<p>Redirecting to <a href=\"" + html_escape(location) + "\">" +
+                                             html_escape(location) + "</a></p>"),
+                     head);
+            return res;
+        }
+        served = rel == "." ? std::string(index_file) : rel + "/" + std::string(index_file);
+        UniqueFd index(open_beneath(root_fd_.get(), root_, served, err));
+        if (!index) {
+            if ((err == ENOENT) && options_.list_dirs) return listing(fd.get(), target, head);
+            return from_open_error(err, head);
+        }
+        fd = std::move(index);
+        if (::fstat(fd.get(), &st) != 0) return not_found(head);
+    } else if (target.trailing_slash) {
+        return not_found(head);  // "/file.txt/" names a directory that does not exist
+    }
+    if (!S_ISREG(st.st_mode)) return not_found(head);  // no FIFOs, sockets or devices
+    return serve_file(req, std::move(fd), st, served, head);
+}
+
+Response FileServer::serve_file(const RequestHeader& req, UniqueFd fd, const struct stat& st, const std::string& rel,
+                                bool head) const {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::int64_t mtime = mtime_ns(st);
     const std::string etag = make_etag(size, mtime);
-    const auto mtime_sys = std::chrono::system_clock::time_point{std::chrono::seconds{file_time_seconds(mtime)}};
+    const auto mtime_sys = std::chrono::system_clock::time_point{std::chrono::seconds{st.st_mtim.tv_sec}};
     const std::string last_modified = http_date(mtime_sys);
-    const std::string content_type = mime_type(resolved.file.extension().string());
 
-    // Conditional GET/HEAD (RFC 9110 section 13.2.2 order): If-None-Match wins; If-Modified-Since
-    // is evaluated only without it. A match gives 304 with the validators and no body (15.4.5).
+    // RFC 9110 section 13.2.2: preconditions in this order, all before Range.
+    // 1. If-Match (strong comparison), else 2. If-Unmodified-Since: false -> 412.
+    if (auto im = combined(req, http::field::if_match)) {
+        if (!etag_list_matches_strong(*im, etag))
+            return make_error_response(412, head, "The file has changed (If-Match).");
+    } else if (auto ius = single(req, http::field::if_unmodified_since)) {
+        if (auto d = parse_http_date(*ius); d && mtime_sys > *d)
+            return make_error_response(412, head, "The file has changed (If-Unmodified-Since).");
+    }
+    // 3. If-None-Match (weak comparison), else 4. If-Modified-Since (invalid dates ignored):
+    // false -> 304 for GET and HEAD, with the validators and no body (section 15.4.5).
     bool not_modified = false;
-    if (auto inm = req.find(http::field::if_none_match); inm != req.end()) {
-        not_modified = if_none_match_matches(inm->value(), etag);
-    } else if (auto ims = req.find(http::field::if_modified_since); ims != req.end()) {
-        if (auto since = parse_http_date(ims->value()); since && mtime_sys <= *since) not_modified = true;
+    if (auto inm = combined(req, http::field::if_none_match)) {
+        not_modified = etag_list_matches_weak(*inm, etag);
+    } else if (auto ims = single(req, http::field::if_modified_since)) {
+        if (auto d = parse_http_date(*ims); d && mtime_sys <= *d) not_modified = true;
     }
     if (not_modified) {
-        EmptyResponse res{http::status::not_modified, 11};
-        set_validators(res, etag, last_modified);
+        Response res;
+        res.status = 304;
+        res.add("ETag", etag);
+        res.add("Last-Modified", last_modified);
+        res.add("Cache-Control", cache_control_);
+        if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
         return res;
     }
 
-    // Range applies to GET only (RFC 9110 section 14.2). If-Range (section 13.1.5): send the range
-    // only if the validator still matches (strong comparison for an entity-tag, exact date for a
-    // date); otherwise send the whole representation.
+    // 5. Range, for GET only (section 14.2), guarded by If-Range (section 13.1.5): an entity-tag
+    // must match strongly, a date exactly; otherwise the whole file is sent with 200.
     ParsedRange range;
-    if (auto r = req.find(http::field::range); r != req.end() && !head) {
+    if (auto r = single(req, http::field::range); r && !head) {
         bool if_range_ok = true;
         if (auto ir = req.find(http::field::if_range); ir != req.end()) {
             const std::string_view v = ir->value();
             if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) {
-                if_range_ok = v == etag;
+                if_range_ok = v == etag;  // a weak tag never equals our strong one
             } else {
                 auto d = parse_http_date(v);
                 if_range_ok = d && *d == mtime_sys;
             }
         }
-        if (if_range_ok) range = parse_range(r->value(), size);
+        if (if_range_ok) range = parse_range(*r, size);
     }
-
     if (range.result == RangeResult::unsatisfiable) {
-        // RFC 9110 section 15.5.17: 416 with Content-Range: bytes */complete-length.
-        auto res = make_error_response(http::status::range_not_satisfiable, false,
-                                       "The requested range is outside the file.");
-        auto& f = response_fields(res);
-        f.set(http::field::content_range, "bytes */" + std::to_string(size));
-        f.set(http::field::accept_ranges, "bytes");
+        // Section 15.5.17: 416 with Content-Range: bytes */complete-length.
+        auto res = make_error_response(416, false, "The requested range is outside the file.");
+        res.add("Content-Range", "bytes */" + std::to_string(size));
+        res.add("Accept-Ranges", "bytes");
         return res;
     }
 
-    FileRangeBody::value_type body;
-    body.offset = 0;
-    body.length = size;
-    http::status status = http::status::ok;
+    Response res;
+    res.offset = 0;
+    res.length = size;
     if (range.result == RangeResult::satisfiable) {
-        // RFC 9110 section 15.3.7 / 14.4: 206 with Content-Range: bytes first-last/complete-length.
-        status = http::status::partial_content;
-        body.offset = range.range.first;
-        body.length = range.range.last - range.range.first + 1;
+        res.status = 206;  // section 15.3.7
+        res.offset = range.range.first;
+        res.length = range.range.last - range.range.first + 1;
     }
+    res.add("Content-Type", mime_type(extension_of(rel)));
+    res.add("Content-Length", std::to_string(res.length));
+    if (res.status == 206) {
+        res.add("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
+                                     std::to_string(range.range.last) + "/" + std::to_string(size));
+    }
+    res.add("Last-Modified", last_modified);
+    res.add("ETag", etag);
+    res.add("Accept-Ranges", "bytes");
+    res.add("Cache-Control", cache_control_);
+    if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
 
-    const std::uint64_t length = body.length;
-    auto set_common = [&](auto& res) {
-        res.set(http::field::content_type, content_type);
-        res.set(http::field::accept_ranges, "bytes");
-        set_validators(res, etag, last_modified);
-        if (status == http::status::partial_content) {
-            res.set(http::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
-                                                    std::to_string(range.range.last) + "/" + std::to_string(size));
-        }
-        res.content_length(length);
-    };
-
-    if (head) {
-        EmptyResponse res{status, 11};
-        set_common(res);
+    if (head || res.length == 0) {
+        res.kind = BodyKind::none;
         return res;
     }
-    body.file = std::move(file);
-    FileResponse res{std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(status, 11)};
-    set_common(res);
+    if (size <= options_.max_cached_file_bytes) {
+        FileCache::Entry current;
+        current.dev = static_cast<std::uint64_t>(st.st_dev);
+        current.ino = static_cast<std::uint64_t>(st.st_ino);
+        current.size = size;
+        current.mtime_ns = mtime;
+        auto entry = cache_.find(rel, current);
+        if (!entry) {
+            if (auto data = read_whole(fd.get(), size)) {
+                current.data = std::move(data);
+                auto fresh = std::make_shared<const FileCache::Entry>(std::move(current));
+                cache_.insert(rel, fresh);
+                entry = std::move(fresh);
+            }
+        }
+        if (entry) {
+            res.kind = BodyKind::shared;
+            res.shared = entry->data;
+            return res;
+        }
+    }
+    res.kind = BodyKind::file;
+    res.file = std::move(fd);
+    return res;
+}
+
+Response FileServer::listing(int dir_fd, const NormalizedTarget& target, bool head) const {
+    struct Item {
+        std::string name;
+        bool dir;
+    };
+    std::vector<Item> items;
+    const int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* dir = copy >= 0 ? ::fdopendir(copy) : nullptr;
+    if (dir == nullptr) {
+        if (copy >= 0) ::close(copy);
+        return not_found(head);
+    }
+    constexpr std::size_t max_entries = 10000;
+    while (dirent* e = ::readdir(dir)) {
+        const std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (!options_.allow_dotfiles && name.front() == '.') continue;
+        if (!is_valid_utf8(name)) continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(dir), e->d_name, &st, 0) != 0) continue;
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+        items.push_back({std::string(name), S_ISDIR(st.st_mode)});
+        if (items.size() >= max_entries) break;
+    }
+    ::closedir(dir);
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+        return a.dir != b.dir ? a.dir : a.name < b.name;
+    });
+    const std::string path = target.path() == "/" ? "/" : target.path() + "/";
+    std::string body = "<h1>Index of " + html_escape(path) + "</h1>\n<ul>\n";
+    if (!target.segments.empty()) body += "<li><a href=\"../\">../</a></li>\n";
+    for (const auto& it : items) {
+        const std::string name = it.name + (it.dir ? "/" : "");
+        // "./" keeps a name such as "javascript:x" from being read as a URL scheme.
+        body += "<li><a href=\"./" + html_escape(percent_encode_path(name)) + "\">" + html_escape(name) +
+                "</a></li>\n";
+    }
+    body += "</ul>";
+    Response res;
+    res.status = 200;
+    res.add("Cache-Control", "no-cache");
+    set_page(res, page("Index of " + path, body), head);
     return res;
 }
 

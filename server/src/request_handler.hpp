@@ -1,36 +1,94 @@
-// Turns one parsed HTTP request into a response for a static file tree (no I/O on the socket).
-// Private to labtool_server; the session adds Connection, Keep-Alive, Date and Server headers.
+// Turns one parsed HTTP request head into a Response for a static file tree (no socket I/O):
+// path safety, directories, methods, validators, conditional requests and byte ranges.
+// Private to labtool_server; the session adds Date, Server, Connection and Keep-Alive.
 #pragma once
 
-#include "file_range_body.hpp"
+#include "http_util.hpp"
+#include "response.hpp"
 
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
 #include <string_view>
-#include <variant>
+#include <system_error>
+#include <unordered_map>
 
 namespace labtool::server::detail {
 
-using Request = boost::beast::http::request<boost::beast::http::string_body>;
-using StringResponse = boost::beast::http::response<boost::beast::http::string_body>;
-using EmptyResponse = boost::beast::http::response<boost::beast::http::empty_body>;
-using FileResponse = boost::beast::http::response<FileRangeBody>;
-using Response = std::variant<StringResponse, EmptyResponse, FileResponse>;
+using RequestHeader = boost::beast::http::request_header<>;
 
-/// Status and body size of a response, for the access log.
-unsigned response_status(const Response& res);
-std::uint64_t response_body_bytes(const Response& res);
-boost::beast::http::fields& response_fields(Response& res);
+/// Options of the file tree that change responses (a subset of ServerConfig).
+struct FileServerOptions {
+    bool allow_dotfiles = false;
+    bool list_dirs = false;
+    bool cors = false;
+    std::uint32_t cache_seconds = 0;
+    std::uint64_t max_cached_file_bytes = 256 * 1024;
+    std::uint64_t max_cache_bytes = 64 * 1024 * 1024;
+};
 
-/// A small HTML error page (or its headers only, for HEAD) with the given status.
+/// Small files kept in memory, keyed by their path below the root and revalidated on every
+/// request against the file's device, inode, size and modification time (nanoseconds).
+/// Thread-safe.
+class FileCache {
+public:
+    struct Entry {
+        std::uint64_t dev = 0;
+        std::uint64_t ino = 0;
+        std::uint64_t size = 0;
+        std::int64_t mtime_ns = 0;
+        std::shared_ptr<const std::string> data;
+    };
+
+    explicit FileCache(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
+
+    /// The cached entry for `key` if it still describes the same file version; else null.
+    std::shared_ptr<const Entry> find(const std::string& key, const Entry& current) const;
+
+    /// Stores `entry` (replacing an older version); clears the cache first if it would overflow.
+    void insert(const std::string& key, std::shared_ptr<const Entry> entry);
+
+private:
+    std::uint64_t max_bytes_;
+    mutable std::shared_mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<const Entry>> entries_;
+    std::uint64_t bytes_ = 0;
+};
+
+/// Serves requests from one root folder. Thread-safe once constructed.
+class FileServer {
+public:
+    /// `root` must be an absolute, canonical directory path. Opens it (O_PATH) and keeps it open.
+    FileServer(std::filesystem::path root, FileServerOptions options, std::error_code& ec);
+
+    /// The response to a request head. Never throws for bad input: every problem becomes a
+    /// 4xx/5xx response whose body never names a file system path or echoes the request.
+    Response handle(const RequestHeader& req) const;
+
+private:
+    Response serve_file(const RequestHeader& req, UniqueFd fd, const struct stat& st, const std::string& rel,
+                        bool head) const;
+    Response listing(int dir_fd, const NormalizedTarget& target, bool head) const;
+
+    std::filesystem::path root_;
+    UniqueFd root_fd_;
+    FileServerOptions options_;
+    std::string cache_control_;
+    mutable FileCache cache_;
+};
+
+/// A small HTML error page (or its headers only, for HEAD) with the given status, carrying
+/// Content-Security-Policy: default-src 'none' and X-Content-Type-Options: nosniff.
 /// `detail` is plain text, HTML-escaped here.
-Response make_error_response(boost::beast::http::status status, bool head_only, std::string_view detail);
-
-/// Serves `req` from `root`, which must be an absolute, canonical directory path.
-/// Never throws for bad input: every problem becomes a 4xx/5xx response.
-Response handle_request(const Request& req, const std::filesystem::path& root);
+Response make_error_response(unsigned status, bool head_only, std::string_view detail);
 
 }  // namespace labtool::server::detail

@@ -1,5 +1,7 @@
-// Static HTTP/1.1 file server: listeners and sessions on Boost.Beast, modelled on Beast's
-// example/http/server/async/http_server_async.cpp (read one request, write one response, repeat).
+// Static HTTP/1.1 file server: listeners and sessions on Boost.Asio with Beast's request parser,
+// modelled on Beast's example/http/server/async/http_server_async.cpp (read one request, write
+// one response, repeat). Responses are written with sendmsg (header + memory body in one call)
+// and sendfile (large files) on the non-blocking socket.
 #include "labtool/server/server.hpp"
 
 #include "http_util.hpp"
@@ -14,6 +16,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -31,12 +40,14 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::uint32_t max_header_bytes = 16 * 1024;         // request line + header fields
 constexpr std::uint64_t max_request_body_bytes = 64 * 1024;   // bodies are read and discarded
-constexpr std::chrono::seconds write_timeout{60};             // whole response, slow readers
+constexpr std::chrono::seconds send_timeout{30};              // without any progress, slow readers
 constexpr std::chrono::seconds linger_timeout{2};             // drain after our FIN, then close
 constexpr std::chrono::milliseconds accept_retry_delay{100};  // after EMFILE and friends
 constexpr std::size_t linger_buffer_bytes = 4096;
+constexpr int max_write_rounds = 16;                          // sends per turn before yielding
+constexpr std::uint64_t max_file_chunk = 1024 * 1024;         // bytes per sendfile call
+constexpr std::size_t fallback_chunk_bytes = 64 * 1024;       // pread + send without sendfile
 constexpr std::string_view server_name = "labtool";
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -63,6 +74,19 @@ bool is_unavailable_address(const boost::system::error_code& ec) {
            ec == boost::system::errc::protocol_not_supported;
 }
 
+// The Date header changes once a second: format it once per second per thread.
+const std::string& cached_http_date() {
+    thread_local std::int64_t cached_second = -1;
+    thread_local std::string cached;
+    const auto now = std::chrono::system_clock::now();
+    const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (second != cached_second) {
+        cached = detail::http_date(now);
+        cached_second = second;
+    }
+    return cached;
+}
+
 }  // namespace
 
 namespace detail {
@@ -79,7 +103,9 @@ struct ServerState {
     net::io_context& io;
     ServerConfig config;
     std::filesystem::path root;  // canonical
+    std::unique_ptr<FileServer> files;
     std::atomic<std::uint16_t> port{0};
+    std::atomic<std::size_t> connections{0};  // live sessions, for max_connections
 
     std::mutex mutex;  // guards everything below
     bool started = false;
@@ -95,170 +121,380 @@ struct ServerState {
     }
 };
 
+// "HTTP/1.1 200 OK\r\nServer: labtool\r\nDate: ...\r\n" and so on, appended to `out`.
+void append_head(std::string& out, const Response& res, bool keep_alive, std::chrono::seconds keep_alive_timeout) {
+    out.append("HTTP/1.1 ");
+    out.append(std::to_string(res.status));
+    out.push_back(' ');
+    out.append(reason_phrase(res.status));
+    out.append("\r\nServer: ");
+    out.append(server_name);
+    out.append("\r\nDate: ");
+    out.append(cached_http_date());
+    out.append("\r\n");
+    out.append(res.fields);
+    if (keep_alive) {
+        // RFC 9112 section 9.3: HTTP/1.1 persists by default; the explicit header also tells
+        // HTTP/1.0 clients, and Keep-Alive advertises when the server will close an idle connection.
+        out.append("Connection: keep-alive\r\nKeep-Alive: timeout=");
+        out.append(std::to_string(keep_alive_timeout.count()));
+        out.append("\r\n\r\n");
+    } else {
+        out.append("Connection: close\r\n\r\n");
+    }
+}
+
 // One TCP connection: read a request, write its response, repeat while keep-alive holds.
-// All handlers run on the connection's strand.
+// All handlers run on the connection's strand. One lazily re-armed timer enforces the idle,
+// header, send and linger deadlines: moving the deadline later costs no system call.
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-        : stream_(std::move(socket)), state_(std::move(state)) {
+        : socket_(std::move(socket)), timer_(socket_.get_executor()), state_(std::move(state)) {
+        ++state_->connections;
         boost::system::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
+        auto ep = socket_.remote_endpoint(ec);
         client_ = ec ? std::string("?") : format_endpoint(ep);
+        socket_.non_blocking(true, ec);  // the write loop calls sendmsg/sendfile directly
+        socket_.set_option(tcp::no_delay(true), ec);
     }
+    ~Session() { --state_->connections; }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
-    void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
+    void run() { net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
 
     /// Thread-safe: closes the socket on the session's strand, cancelling whatever is pending.
     void close() {
-        net::post(stream_.get_executor(), [self = shared_from_this()] {
-            self->closed_ = true;
-            boost::system::error_code ec;
-            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-            self->stream_.socket().close(ec);
-        });
+        net::post(socket_.get_executor(), [self = shared_from_this()] { self->hard_close(); });
     }
 
 private:
+    enum class Phase { reading, writing, lingering, closed };
+
+    // ---- deadline -------------------------------------------------------------------------
+    void set_deadline(std::chrono::steady_clock::duration d) {
+        deadline_ = std::chrono::steady_clock::now() + d;
+        if (!timer_armed_) {
+            arm_timer();
+        } else if (deadline_ < timer_.expiry()) {
+            timer_.cancel();  // on_timer re-arms for the earlier deadline
+        }
+    }
+
+    void arm_timer() {
+        timer_armed_ = true;
+        timer_.expires_at(deadline_);
+        timer_.async_wait(beast::bind_front_handler(&Session::on_timer, shared_from_this()));
+    }
+
+    void on_timer(beast::error_code /*ec*/) {
+        timer_armed_ = false;
+        if (phase_ == Phase::closed) return;
+        if (std::chrono::steady_clock::now() < deadline_) return arm_timer();
+        boost::system::error_code ec;
+        switch (phase_) {
+            case Phase::reading:
+                // Idle keep-alive or slow header: stop reading; on_read decides (close or 408).
+                timed_out_ = true;
+                socket_.cancel(ec);
+                break;
+            case Phase::writing:
+            case Phase::lingering:
+            case Phase::closed:
+                hard_close();
+                break;
+        }
+    }
+
+    // ---- reading --------------------------------------------------------------------------
     void do_read() {
-        if (closed_) return;
+        if (phase_ == Phase::closed) return;
+        phase_ = Phase::reading;
+        timed_out_ = false;
         parser_.emplace();
-        parser_->header_limit(max_header_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(state_->config.max_request_line_bytes +
+                                                         state_->config.max_header_bytes));
         parser_->body_limit(max_request_body_bytes);
-        // Idle keep-alive timeout (also bounds a slow request): when it fires, tcp_stream closes
-        // the socket and on_read sees beast::error::timeout.
-        stream_.expires_after(state_->config.keep_alive_timeout);
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+        parser_->eager(true);
+        // Pipelined bytes already buffered start the next request at once; otherwise we wait
+        // for it as long as the idle keep-alive timeout.
+        request_started_ = buffer_.size() > 0;
+        set_deadline(request_started_ ? std::chrono::steady_clock::duration(state_->config.header_timeout)
+                                      : std::chrono::steady_clock::duration(state_->config.keep_alive_timeout));
+        read_some();
+    }
+
+    void read_some() {
+        http::async_read_some(socket_, buffer_, *parser_,
+                              beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t /*bytes*/) {
-        if (closed_) return;
-        if (ec) {
-            if (ec == http::error::header_limit) {
-                return send_error(http::status::request_header_fields_too_large, "Request header too large.");
+        if (phase_ == Phase::closed) return;
+        started_ = std::chrono::steady_clock::now();
+        if (ec) return on_read_error(ec);
+        if (!parser_->is_done()) {
+            if (!request_started_) {
+                // The first bytes of a request: from now on the header timeout applies.
+                request_started_ = true;
+                set_deadline(state_->config.header_timeout);
             }
-            if (ec == http::error::body_limit) {
-                return send_error(http::status::payload_too_large, "Request body too large.");
-            }
-            if (ec.category() == beast::error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
-                ec != http::error::partial_message) {
-                return send_error(http::status::bad_request, "Malformed HTTP request.");
-            }
-            // end_of_stream (client closed), timeout (idle keep-alive), reset, aborted by stop().
-            if (ec != http::error::end_of_stream && ec != beast::error::timeout)
-                logger()->debug("server: connection {} ended: {}", client_, ec.message());
+            return read_some();
+        }
+        on_request();
+    }
+
+    void on_read_error(beast::error_code ec) {
+        if (timed_out_) {
+            // RFC 9110 section 15.5.9: a request that did not arrive in time gets 408; an idle
+            // keep-alive connection is just closed.
+            if (request_started_ && !parser_->is_header_done())
+                return send_error(408, "The request header did not arrive in time.");
             return do_close();
         }
+        if (ec == http::error::header_limit) {
+            // RFC 9112 section 3: a request line over the limit is 414, large fields are 431.
+            const auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+            const auto eol = data.find('\n');
+            if (eol == std::string_view::npos || eol > state_->config.max_request_line_bytes)
+                return send_error(414, "The request line is too long.");
+            return send_error(431, "The request header is too large.");
+        }
+        if (ec == http::error::body_limit) return send_error(413, "The request body is too large.");
+        if (ec.category() == beast::error_code(http::error::end_of_stream).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            return send_error(400, "Malformed HTTP request.");
+        }
+        // end_of_stream (client closed), reset, aborted by stop().
+        if (ec != http::error::end_of_stream && ec != net::error::operation_aborted)
+            logger()->debug("server: connection {} ended: {}", client_, ec.message());
+        do_close();
+    }
 
-        started_ = std::chrono::steady_clock::now();
-        detail::Request req = parser_->release();
+    void on_request() {
+        const auto& req = parser_->get();
         method_ = std::string(req.method_string());
         target_ = std::string(req.target());
         bool keep_alive = req.keep_alive() && !state_->is_stopped();
+        const auto& cfg = state_->config;
+        const bool head = req.method() == http::verb::head;
 
-        detail::Response res;
+        Response res;
         try {
-            if (req.version() >= 11 && req.find(http::field::host) == req.end()) {
-                // RFC 9112 section 3.2: an HTTP/1.1 request without Host gets 400.
-                res = make_error_response(http::status::bad_request, req.method() == http::verb::head,
-                                          "HTTP/1.1 requests need a Host header.");
+            if (req.version() / 10 != 1) {
+                res = make_error_response(505, head, "This server speaks HTTP/1.0 and HTTP/1.1.");
+                keep_alive = false;
+            } else if (req.method_string().size() + req.target().size() + 11 > cfg.max_request_line_bytes) {
+                res = make_error_response(414, head, "The request line is too long.");
+                keep_alive = false;
+            } else if (req.version() >= 11 && req.count(http::field::host) != 1) {
+                // RFC 9112 section 3.2: an HTTP/1.1 request without Host, or with several, is 400.
+                res = make_error_response(400, head, "HTTP/1.1 requests need exactly one Host header.");
+                keep_alive = false;
+            } else if (req.count(http::field::host) > 1) {
+                res = make_error_response(400, head, "Several Host headers.");
+                keep_alive = false;
+            } else if (req.find(http::field::content_length) != req.end() &&
+                       req.find(http::field::transfer_encoding) != req.end()) {
+                // RFC 9112 section 6.1: both framings at once is how requests are smuggled.
+                res = make_error_response(400, head, "Content-Length and Transfer-Encoding together.");
                 keep_alive = false;
             } else {
-                res = handle_request(req, state_->root);
+                res = state_->files->handle(req);
             }
         } catch (const std::exception& e) {
             logger()->error("server: {} {}: {}", method_, target_, e.what());
-            res = make_error_response(http::status::internal_server_error, false, "Internal error.");
+            res = make_error_response(500, false, "Internal error.");
             keep_alive = false;
         }
+        if (res.close) keep_alive = false;
         send(std::move(res), keep_alive);
     }
 
-    void send_error(http::status status, std::string_view detail) {
+    void send_error(unsigned status, std::string_view detail) {
         method_ = "-";
         target_ = "-";
-        started_ = std::chrono::steady_clock::now();
         send(make_error_response(status, false, detail), false);
     }
 
-    void send(detail::Response&& res, bool keep_alive) {
+    // ---- writing --------------------------------------------------------------------------
+    void send(Response&& res, bool keep_alive) {
+        phase_ = Phase::writing;
         res_ = std::move(res);
-        auto& fields = response_fields(res_);
-        fields.set(http::field::server, server_name);
-        fields.set(http::field::date, http_date(std::chrono::system_clock::now()));
-        if (keep_alive) {
-            // RFC 9112 section 9.3: HTTP/1.1 persists by default; the explicit header also tells
-            // HTTP/1.0 clients, and Keep-Alive advertises when the server will close an idle connection.
-            fields.set(http::field::connection, "keep-alive");
-            fields.set(http::field::keep_alive,
-                       "timeout=" + std::to_string(state_->config.keep_alive_timeout.count()));
-        } else {
-            fields.erase(http::field::keep_alive);
-            fields.set(http::field::connection, "close");
-        }
-        stream_.expires_after(write_timeout);
-        std::visit(
-            [&](auto& msg) {
-                http::async_write(stream_, msg,
-                                  beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
-            },
-            res_);
+        keep_alive_ = keep_alive;
+        head_.clear();
+        append_head(head_, res_, keep_alive, state_->config.keep_alive_timeout);
+        head_sent_ = 0;
+        body_sent_ = 0;
+        set_deadline(send_timeout);
+        write_loop();
     }
 
-    void on_write(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
-        if (state_->config.access_log && method_ != "-") {
+    std::string_view memory_body() const {
+        switch (res_.kind) {
+            case BodyKind::text: return res_.text;
+            case BodyKind::shared:
+                return std::string_view(*res_.shared).substr(static_cast<std::size_t>(res_.offset),
+                                                             static_cast<std::size_t>(res_.length));
+            default: return {};
+        }
+    }
+
+    // Writes with non-blocking sendmsg/sendfile until done or EAGAIN (then waits for the socket to
+    // become writable). The header and a memory body go out in one sendmsg; a file body follows
+    // the header with sendfile, the header sent with MSG_MORE so that both share a segment.
+    void write_loop() {
+        if (phase_ != Phase::writing) return;
+        const int fd = socket_.native_handle();
+        const std::string_view body = memory_body();
+        const std::uint64_t body_total = res_.body_bytes();
+        for (int round = 0; round < max_write_rounds; ++round) {
+            ssize_t n = 0;
+            const std::size_t head_left = head_.size() - head_sent_;
+            if (head_left > 0 || (!body.empty() && body_sent_ < body_total)) {
+                iovec iov[2];
+                int count = 0;
+                if (head_left > 0) iov[count++] = {head_.data() + head_sent_, head_left};
+                if (!body.empty() && body_sent_ < body_total) {
+                    iov[count++] = {const_cast<char*>(body.data()) + body_sent_,
+                                    static_cast<std::size_t>(body_total - body_sent_)};
+                }
+                msghdr msg{};
+                msg.msg_iov = iov;
+                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+                int flags = MSG_NOSIGNAL;
+                if (res_.kind == BodyKind::file && body_sent_ < body_total) flags |= MSG_MORE;
+                n = ::sendmsg(fd, &msg, flags);
+                if (n > 0) {
+                    auto sent = static_cast<std::size_t>(n);
+                    const std::size_t from_head = std::min(sent, head_left);
+                    head_sent_ += from_head;
+                    body_sent_ += sent - from_head;
+                }
+            } else if (res_.kind == BodyKind::file && body_sent_ < body_total) {
+                n = send_file_chunk(fd, body_total - body_sent_);
+                if (n > 0) body_sent_ += static_cast<std::uint64_t>(n);
+            } else {
+                return on_write_done({});
+            }
+            if (n > 0) {
+                deadline_ = std::chrono::steady_clock::now() + send_timeout;  // progress: lazy re-arm
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+                    if (ec) return self->on_write_done(ec);
+                    self->write_loop();
+                });
+                return;
+            }
+            if (n == 0) return on_write_done(http::error::short_read);  // the file shrank
+            return on_write_done(beast::error_code(errno, boost::system::system_category()));
+        }
+        // Fairness: let other connections on this thread run before sending more.
+        net::post(socket_.get_executor(), beast::bind_front_handler(&Session::write_loop, shared_from_this()));
+    }
+
+    ssize_t send_file_chunk(int fd, std::uint64_t left) {
+        const auto amount = static_cast<std::size_t>(std::min<std::uint64_t>(left, max_file_chunk));
+        auto offset = static_cast<off_t>(res_.offset + body_sent_);
+#ifdef __linux__
+        if (!sendfile_unsupported_) {
+            const ssize_t n = ::sendfile(fd, res_.file.get(), &offset, amount);
+            if (n >= 0 || (errno != EINVAL && errno != ENOSYS)) return n;
+            sendfile_unsupported_ = true;  // e.g. a file system without splice support
+        }
+#endif
+        // Portable fallback: pread into a buffer and send it.
+        if (!file_buffer_) file_buffer_ = std::make_unique<char[]>(fallback_chunk_bytes);
+        if (pending_.empty()) {
+            const ssize_t r = ::pread(res_.file.get(), file_buffer_.get(), std::min(amount, fallback_chunk_bytes), offset);
+            if (r <= 0) return r;
+            pending_ = std::string_view(file_buffer_.get(), static_cast<std::size_t>(r));
+        }
+        const ssize_t n = ::send(fd, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+        if (n > 0) pending_.remove_prefix(static_cast<std::size_t>(n));
+        return n;
+    }
+
+    void on_write_done(beast::error_code ec) {
+        if (state_->config.access_log) {
             const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_);
-            const std::uint64_t body_bytes = method_ == "HEAD" ? 0 : response_body_bytes(res_);
             if (ec) {
                 logger()->info("{} {} {} {} B client {} {:.1f} ms (not completed: {})", method_, target_,
-                               response_status(res_), body_bytes, client_, elapsed.count(), ec.message());
+                               res_.status, body_sent_, client_, elapsed.count(), ec.message());
             } else {
-                logger()->info("{} {} {} {} B client {} {:.1f} ms", method_, target_, response_status(res_),
-                               body_bytes, client_, elapsed.count());
+                logger()->info("{} {} {} {} B client {} {:.1f} ms", method_, target_, res_.status, body_sent_,
+                               client_, elapsed.count());
             }
         }
-        res_ = detail::Response{};  // releases the file
-        if (ec || closed_) return do_close();
-        if (!keep_alive) return do_close();
+        res_ = Response{};  // releases the file and the cached buffer
+        pending_ = {};
+        if (phase_ == Phase::closed) return;
+        if (ec) return hard_close();
+        if (!keep_alive_) return do_close();
         do_read();
     }
 
+    // ---- closing --------------------------------------------------------------------------
     // Graceful close: send our FIN, then read and discard until the client closes too (or a short
     // timeout), so that unread pipelined bytes don't turn our close into a RST that could destroy
     // the response still in flight (RFC 9112 section 9.6).
     void do_close() {
-        if (closed_) return;
-        closed_ = true;
+        if (phase_ == Phase::closed || phase_ == Phase::lingering) return;
+        phase_ = Phase::lingering;
         boost::system::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        if (ec) {
-            stream_.socket().close(ec);
-            return;
-        }
-        linger_buffer_ = std::make_unique<char[]>(linger_buffer_bytes);
-        stream_.expires_after(linger_timeout);
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) return hard_close();
+        if (!linger_buffer_) linger_buffer_ = std::make_unique<char[]>(linger_buffer_bytes);
+        set_deadline(linger_timeout);
         do_linger();
     }
 
     void do_linger() {
-        stream_.async_read_some(net::buffer(linger_buffer_.get(), linger_buffer_bytes),
+        socket_.async_read_some(net::buffer(linger_buffer_.get(), linger_buffer_bytes),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    if (!ec) return self->do_linger();
-                                    boost::system::error_code ignored;
-                                    self->stream_.socket().close(ignored);
+                                    if (!ec && self->phase_ == Phase::lingering) return self->do_linger();
+                                    self->hard_close();
                                 });
     }
 
-    beast::tcp_stream stream_;
+    void hard_close() {
+        if (phase_ == Phase::closed) return;
+        phase_ = Phase::closed;
+        boost::system::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+        timer_.cancel();
+    }
+
+    tcp::socket socket_;
+    net::steady_timer timer_;
+    std::chrono::steady_clock::time_point deadline_;
+    bool timer_armed_ = false;
+    bool timed_out_ = false;
+    bool request_started_ = false;
+    Phase phase_ = Phase::reading;
+
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
-    detail::Response res_;
+    Response res_;
+    bool keep_alive_ = false;
+    std::string head_;
+    std::size_t head_sent_ = 0;
+    std::uint64_t body_sent_ = 0;
+    bool sendfile_unsupported_ = false;
+    std::unique_ptr<char[]> file_buffer_;
+    std::string_view pending_;
+
     std::shared_ptr<ServerState> state_;
     std::string client_;
     std::string method_;
     std::string target_;
     std::chrono::steady_clock::time_point started_;
     std::unique_ptr<char[]> linger_buffer_;
-    bool closed_ = false;
 };
 
 bool ServerState::register_session(const std::shared_ptr<Session>& session) {
@@ -333,6 +569,10 @@ private:
             });
             return;
         }
+        if (state_->connections.load() >= state_->config.max_connections) {
+            refuse(socket);
+            return do_accept();
+        }
         try {
             auto session = std::make_shared<Session>(std::move(socket), state_);
             if (state_->register_session(session)) session->run();
@@ -342,6 +582,22 @@ private:
         do_accept();
     }
 
+    // Over max_connections: one best-effort 503 (non-blocking, never waits) and close, so the
+    // client learns why instead of hanging in the listen backlog.
+    void refuse(tcp::socket& socket) {
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
+        boost::system::error_code ec;
+        ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        socket.shutdown(tcp::socket::shutdown_send, ec);
+        socket.close(ec);
+        if (!warned_full_.exchange(true))
+            logger()->warn("server: {} connections open (the limit): refusing more with 503",
+                           state_->config.max_connections);
+    }
+
+    std::atomic<bool> warned_full_{false};
     net::io_context& io_;
     tcp::acceptor acceptor_;
     net::steady_timer retry_timer_;
@@ -369,6 +625,13 @@ std::error_code Server::start() {
     if (fec) return fec;
     if (!std::filesystem::is_directory(root, fec)) return std::make_error_code(std::errc::not_a_directory);
     st.root = root;
+    detail::FileServerOptions fo;
+    fo.allow_dotfiles = st.config.allow_dotfiles;
+    fo.list_dirs = st.config.list_dirs;
+    fo.cors = st.config.cors;
+    fo.cache_seconds = st.config.cache_seconds;
+    st.files = std::make_unique<detail::FileServer>(root, fo, fec);
+    if (fec) return fec;
 
     std::uint16_t port = st.config.port;
     std::error_code skipped;

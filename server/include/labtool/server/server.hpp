@@ -1,5 +1,7 @@
-// Static HTTP/1.1 file server (Boost.Asio + Boost.Beast): GET/HEAD, keep-alive, byte ranges.
-// Runs on an io_context the caller owns; never lets an exception escape a handler.
+// Static HTTP/1.1 file server (Boost.Asio + Boost.Beast): GET/HEAD, keep-alive, conditional
+// requests, byte ranges, small files from memory and sendfile for large ones.
+// Runs on an io_context the caller owns (run it on several threads to use several cores);
+// never lets an exception escape a handler.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,7 +21,20 @@ struct ServerConfig {
     std::vector<std::string> hosts{"127.0.0.1", "::1"}; // addresses to bind
     std::uint16_t port = 3000;
     std::chrono::seconds keep_alive_timeout{5};        // idle time before the server closes
-    bool access_log = true;                            // one spdlog info line per request
+    bool access_log = true;                            // one spdlog info line per request ("quiet" = false)
+
+    // Content. Defaults: the safe choices (hidden dotfiles, no listings, always revalidate).
+    bool allow_dotfiles = false;       // serve names starting with '.' (else 404)
+    bool list_dirs = false;            // a directory without index.html gets a listing (else 404)
+    std::uint32_t cache_seconds = 0;   // Cache-Control: public, max-age=N
+    bool cors = false;                 // Access-Control-Allow-Origin: * on files
+
+    // Transport limits (RFC 9112 section 2.3 / RFC 9110 section 15.5.15 and .5.20).
+    std::chrono::seconds header_timeout{30};   // from a request's first byte to its complete header
+                                               // (slowloris); long enough to type a request in nc
+    std::size_t max_request_line_bytes = 8 * 1024;  // longer request line -> 414
+    std::size_t max_header_bytes = 16 * 1024;       // header fields beyond the request line -> 431
+    std::size_t max_connections = 512;              // more concurrent connections -> 503 and close
 };
 
 class Server {
