@@ -756,7 +756,7 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
     Side& s = c.side(dir);
     const std::uint32_t data_seq = seg.seq + (seg.has(tcp_flag::syn) ? 1u : 0u);
     const std::int64_t start = s.offset_of(data_seq);
-    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len};
+    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len, seg.flags};
     std::span<const std::uint8_t> data = seg.payload;
     const std::uint32_t missing = seg.missing();
     std::int64_t offset = start;

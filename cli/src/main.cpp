@@ -47,6 +47,9 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
         ->check(CLI::IsMember({"text", "json"}))
         ->default_val("text");
     cmd->add_flag("--no-color", out.no_color, "No colours (also when NO_COLOR is set or output is not a terminal)");
+    cmd->add_option("--lang", out.lang, "Language of the explanations: en or zh (default: from LANG / LC_ALL)")
+        ->check(CLI::IsMember({"en", "zh"}));
+    cmd->add_flag("-q,--brief", out.brief, "One line per connection and per HTTP exchange");
     cmd->add_flag("--packets", out.packets,
                   "Also one line (text) or `packet` event (json) per TCP frame: numbers and Wireshark-style analysis flags");
 }

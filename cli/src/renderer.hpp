@@ -3,6 +3,7 @@
 
 #include "labtool/analysis/engine.hpp"
 #include "labtool/analysis/events.hpp"
+#include "messages.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,8 @@ public:
 
 struct TextOptions {
     bool color = false;
+    Lang lang = Lang::en;
+    bool brief = false;     // -q: one line per connection and per HTTP exchange
 };
 
 std::unique_ptr<Renderer> make_text_renderer(std::ostream& out, TextOptions options);

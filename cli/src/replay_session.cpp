@@ -17,7 +17,12 @@ void print_warning(const std::string& message) { std::cerr << "labtool: warning:
 
 std::unique_ptr<Renderer> make_renderer(const OutputOptions& o) {
     if (o.format == OutputFormat::json) return make_json_renderer(std::cout);
-    return make_text_renderer(std::cout, TextOptions{want_color(o.no_color)});
+    TextOptions t;
+    t.color = want_color(o.no_color);
+    t.brief = o.brief;
+    t.lang = lang_from_environment();
+    if (!o.lang.empty()) parse_lang(o.lang, t.lang);
+    return make_text_renderer(std::cout, t);
 }
 
 int run_replay(const ReplayOptions& options) {

@@ -15,6 +15,8 @@ struct OutputOptions {
     OutputFormat format = OutputFormat::text;
     bool no_color = false;
     bool packets = false;                // one `packet` event per TCP frame
+    bool brief = false;                  // -q
+    std::string lang;                    // "en", "zh", or empty: from the locale
 };
 
 struct RunOptions {

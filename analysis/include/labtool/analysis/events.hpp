@@ -65,6 +65,7 @@ struct SegmentRef {
     std::uint32_t seq_rel = 0;
     std::uint32_t len = 0;
     std::uint64_t acked_by = 0;          // frame of the first ACK covering it; 0 = not yet
+    std::uint8_t flags = 0;              // the segment's TCP flags (PSH, FIN …)
 };
 
 struct HttpHeader {

@@ -52,6 +52,7 @@ struct SegmentOrigin {
     std::uint64_t frame = 0;
     std::uint32_t seq_rel = 0;
     std::uint32_t len = 0;
+    std::uint8_t flags = 0;      // TCP flags of the segment (PSH matters to students)
 };
 
 class HttpStream {

@@ -1,0 +1,95 @@
+// The text renderer on a page load built in the test: the explanations carry the arithmetic, in
+// both languages and both levels of detail, and no message fails to format.
+#include "labtool/analysis/engine.hpp"
+#include "packet_builder.hpp"
+#include "renderer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace labtool::cli {
+namespace {
+
+namespace a = labtool::analysis;
+namespace f = a::tcp_flag;
+
+std::string render(Lang lang, bool brief) {
+    std::vector<std::vector<std::uint8_t>> frames;
+    std::uint32_t cseq = 1055145363, sseq = 3686796847u;
+    auto send = [&](bool client, std::uint8_t flags, const std::string& payload) {
+        test::TcpSpec s;
+        s.sport = client ? 52126 : 3000;
+        s.dport = client ? 3000 : 52126;
+        s.seq = client ? cseq : sseq;
+        s.ack = (flags & f::ack) ? (client ? sseq : cseq) : 0;
+        s.flags = flags;
+        s.payload = payload;
+        if (flags & f::syn) s.options = test::syn_options(65495, 8);
+        (client ? cseq : sseq) += static_cast<std::uint32_t>(payload.size()) + ((flags & (f::syn | f::fin)) ? 1 : 0);
+        frames.push_back(test::with_link(a::LinkType::ethernet, test::ip_packet(s), false));
+    };
+    send(true, f::syn, "");
+    send(false, f::syn | f::ack, "");
+    send(true, f::ack, "");
+    const std::string get = "GET /audio.mp3 HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nRange: bytes=0-\r\n\r\n";
+    send(true, f::psh | f::ack, get);
+    send(false, f::ack, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-2999/3000\r\nContent-Length: 3000\r\n\r\n" +
+                            std::string(1000, 'x'));
+    send(false, f::psh | f::ack, std::string(2000, 'y'));
+    send(true, f::ack, "");
+    send(true, f::fin | f::ack, "");
+    send(false, f::fin | f::ack, "");
+    send(true, f::ack, "");
+    std::ostringstream out;
+    TextOptions o;
+    o.lang = lang;
+    o.brief = brief;
+    auto r = make_text_renderer(out, o);
+    a::Engine engine;
+    auto sink = [&](const a::Event& e) { r->on_event(e); };
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        engine.process(a::Frame{a::LinkType::ethernet, {1, static_cast<std::uint32_t>(i * 1000)}, 0, frames[i]}, sink);
+    engine.finish(sink);
+    RunSummary s;
+    s.engine = engine.stats();
+    r->on_summary(s);
+    return out.str();
+}
+
+TEST(TextRenderer, EnglishExplainsTheArithmetic) {
+    const std::string t = render(Lang::en, false);
+    EXPECT_EQ(t.find("[format error"), std::string::npos) << t;
+    EXPECT_NE(t.find("ack 1055145364 (relative 1) = client ISN 1055145363 + 1: a SYN consumes one sequence number"), std::string::npos) << t;
+    EXPECT_NE(t.find("window 65535 × 256 (scale from the client's SYN) = 16776960 bytes"), std::string::npos) << t;
+    EXPECT_NE(t.find("next seq 67 = 1 + 66 bytes of GET"), std::string::npos) << t;
+    EXPECT_NE(t.find("206 Partial Content"), std::string::npos);
+    EXPECT_NE(t.find("frame 6: seq 1089 + 2000 bytes = next seq 3089"), std::string::npos) << t;
+    EXPECT_NE(t.find("would take 3 segments"), std::string::npos) << t;
+    EXPECT_NE(t.find("PSH (push) on frame 6"), std::string::npos) << t;
+    EXPECT_NE(t.find("the client closes first, so the client goes to FIN-WAIT-1"), std::string::npos) << t;
+    EXPECT_NE(t.find("a 3-packet close"), std::string::npos) << t;
+    EXPECT_NE(t.find("TIME-WAIT lasts 2×MSL"), std::string::npos) << t;
+}
+
+TEST(TextRenderer, ChineseHasNoEnglishSentencesAndFormatsEverything) {
+    const std::string t = render(Lang::zh, false);
+    EXPECT_EQ(t.find("[format error"), std::string::npos) << t;
+    EXPECT_NE(t.find("SYN 占用一个序号"), std::string::npos) << t;
+    EXPECT_NE(t.find("客户端先关闭，所以客户端进入 FIN-WAIT-1"), std::string::npos) << t;
+    EXPECT_EQ(t.find("consumes one sequence number"), std::string::npos);
+    EXPECT_EQ(t.find("closes first"), std::string::npos);
+}
+
+TEST(TextRenderer, BriefIsOneLinePerExchangeAndConnection) {
+    for (Lang l : {Lang::en, Lang::zh}) {
+        const std::string t = render(l, true);
+        EXPECT_EQ(t.find("[format error"), std::string::npos) << t;
+        const std::string head = t.substr(0, t.find("\n\n"));
+        EXPECT_EQ(std::count(head.begin(), head.end(), '\n'), 1) << head;   // exchange line, then the connection line
+        EXPECT_NE(t.find("#0 GET /audio.mp3 → 206"), std::string::npos) << t;
+    }
+}
+
+}  // namespace
+}  // namespace labtool::cli
