@@ -325,12 +325,12 @@ std::string percent_encode_path(std::string_view path) {
 }
 
 std::string NormalizedTarget::path() const {
+    if (segments.empty()) return std::string(1, '/');
     std::string p;
     for (const auto& s : segments) {
         p += '/';
         p += s;
     }
-    if (p.empty()) p = "/";
     return p;
 }
 

@@ -1,0 +1,84 @@
+// A response as the session writes it: status, header lines, and a body that is nothing, an owned
+// string, a slice of a cached file, or a slice of an open file (sent with sendfile on Linux).
+// Private to labtool_server.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace labtool::server::detail {
+
+/// An owned file descriptor, closed on destruction.
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    UniqueFd& operator=(UniqueFd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+
+    [[nodiscard]] int get() const noexcept { return fd_; }
+    [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+enum class BodyKind {
+    none,    // no body (HEAD, 304, or an empty file)
+    text,    // Response::text
+    shared,  // [offset, offset + length) of *Response::shared (a cached file)
+    file,    // [offset, offset + length) of Response::file
+};
+
+struct Response {
+    unsigned status = 200;
+    std::string fields;  // "Name: value\r\n" lines; the session adds Date, Server and Connection
+    BodyKind kind = BodyKind::none;
+    std::string text;
+    std::shared_ptr<const std::string> shared;
+    UniqueFd file;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;  // body bytes of a shared or file body
+    bool close = false;        // the connection must close after this response
+
+    void add(std::string_view name, std::string_view value) {
+        fields.append(name);
+        fields.append(": ");
+        fields.append(value);
+        fields.append("\r\n");
+    }
+
+    /// Bytes of body this response sends (0 for HEAD and 304).
+    [[nodiscard]] std::uint64_t body_bytes() const {
+        switch (kind) {
+            case BodyKind::none: return 0;
+            case BodyKind::text: return text.size();
+            case BodyKind::shared:
+            case BodyKind::file: return length;
+        }
+        return 0;
+    }
+};
+
+/// The reason phrase for the status codes this server sends ("OK", "Not Found", ...).
+std::string_view reason_phrase(unsigned status);
+
+}  // namespace labtool::server::detail
