@@ -1,6 +1,7 @@
 // `labtool run`: serve the page, capture its port on loopback, explain every packet live.
 // `labtool serve`: the server alone.
 #include "frame_adapter.hpp"
+#include "commented_recorder.hpp"
 #include "packet_queue.hpp"
 #include "renderer.hpp"
 #include "sessions.hpp"
@@ -111,10 +112,17 @@ int run_live(const RunOptions& options) {
                     ", which labtool cannot decode");
         return 1;
     }
+    // .pcap: every packet is written by the capture thread as it arrives. .pcapng: written after
+    // analysis, each packet with its explanation as a comment (the queue holds it until then).
     std::unique_ptr<capture::Recorder> recorder;
+    std::unique_ptr<CommentedRecorder> commented;
     if (!options.record_path.empty()) {
         try {
-            recorder = std::make_unique<capture::Recorder>(options.record_path, cap->link_type(), cap->snaplen());
+            if (CommentedRecorder::wants_pcapng(options.record_path))
+                commented = std::make_unique<CommentedRecorder>(options.record_path, cap->link_type(), cap->snaplen(),
+                                                                cap->interface(), output_lang(options.output));
+            else
+                recorder = std::make_unique<capture::Recorder>(options.record_path, cap->link_type(), cap->snaplen());
         } catch (const capture::CaptureError& e) {
             print_error(e.what());
             return 1;
@@ -139,7 +147,7 @@ int run_live(const RunOptions& options) {
 
     if (srv) std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv->port()) << "\n";
     std::cerr << "labtool: capturing on " << cap->interface() << " (tcp port " << options.port << ")"
-              << (recorder ? ", recording to " + options.record_path : std::string()) << "\n"
+              << (recorder || commented ? ", recording to " + options.record_path : std::string()) << "\n"
               << (srv ? "labtool: open the page in a browser; press Ctrl-C to stop\n"
                       : "labtool: press Ctrl-C to stop\n");
 
@@ -148,7 +156,10 @@ int run_live(const RunOptions& options) {
     eo.port = options.port;
     eo.emit_packets = options.output.packets;
     analysis::Engine engine(eo);
-    const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
+    const analysis::Engine::Sink sink = [&](const analysis::Event& e) {
+        renderer->on_event(e);
+        if (commented) commented->on_event(e);
+    };
 
     // The capture thread only reads, records and queues; this thread analyses and prints.
     PacketQueue queue;
@@ -190,6 +201,14 @@ int run_live(const RunOptions& options) {
     for (;;) {
         if (queue.pop(packet, std::chrono::milliseconds(50))) {
             engine.process(to_frame(packet.view(), *link), sink);
+            if (commented) {
+                try {
+                    commented->write(packet.view());
+                } catch (const capture::CaptureError& e) {
+                    print_error(e.what());   // e.g. disk full: stop recording, keep explaining
+                    commented.reset();
+                }
+            }
             continue;
         }
         renderer->flush();   // idle: show what is pending
@@ -205,6 +224,11 @@ int run_live(const RunOptions& options) {
     RunSummary summary;
     summary.engine = engine.stats();
     summary.live = true;
+    if (commented) {
+        commented->flush();
+        summary.record_path = options.record_path;
+        summary.recorded = commented->packets_written();
+    }
     summary.captured = captured;
     const auto st = cap->stats();
     summary.dropped = st.dropped + st.if_dropped;

@@ -1,4 +1,5 @@
 // `labtool replay FILE`: read a saved capture through the same engine as a live run.
+#include "commented_recorder.hpp"
 #include "frame_adapter.hpp"
 #include "renderer.hpp"
 #include "sessions.hpp"
@@ -15,13 +16,18 @@ namespace labtool::cli {
 void print_error(const std::string& message) { std::cerr << "labtool: error: " << message << '\n'; }
 void print_warning(const std::string& message) { std::cerr << "labtool: warning: " << message << '\n'; }
 
+Lang output_lang(const OutputOptions& o) {
+    Lang l = lang_from_environment();
+    if (!o.lang.empty()) parse_lang(o.lang, l);
+    return l;
+}
+
 std::unique_ptr<Renderer> make_renderer(const OutputOptions& o) {
     if (o.format == OutputFormat::json) return make_json_renderer(std::cout);
     TextOptions t;
     t.color = want_color(o.no_color);
     t.brief = o.brief;
-    t.lang = lang_from_environment();
-    if (!o.lang.empty()) parse_lang(o.lang, t.lang);
+    t.lang = output_lang(o);
     return make_text_renderer(std::cout, t);
 }
 
@@ -49,8 +55,13 @@ int run_replay(const ReplayOptions& options) {
     RunSummary summary;
     capture::Packet packet;
     int exit_code = 0;
-    const capture::PcapngComments comments = capture::read_pcapng_comments(options.path);
-    for (const auto& c : comments.file) renderer->on_comment(0, c);
+    capture::PcapngComments comments = capture::read_pcapng_comments(options.path);
+    bool own = false;
+    for (const auto& c : comments.file) {
+        own = own || CommentedRecorder::is_own_section_comment(c);
+        if (!options.output.brief) renderer->on_comment(0, c);
+    }
+    if (own || options.output.brief) comments.packets.clear();   // labtool's own words are regenerated below
     std::uint64_t frame = 0;
     for (;;) {
         const capture::ReadStatus status = reader->next(packet);

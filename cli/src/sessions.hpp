@@ -50,6 +50,10 @@ int run_live(const RunOptions& options);
 int run_replay(const ReplayOptions& options);
 int run_serve(const ServeOptions& options);
 
+/// The language of the explanations: --lang, else the locale.
+enum class Lang;
+Lang output_lang(const OutputOptions& o);
+
 /// Prints "labtool: error: <message>" on stderr.
 void print_error(const std::string& message);
 void print_warning(const std::string& message);

@@ -818,3 +818,63 @@ TEST(E2E, IPv6Live) {
 }
 
 }  // namespace
+
+namespace e2e {
+namespace {
+
+// `--record s.pcapng`: every packet carries labtool's explanation as a comment that tshark shows
+// (frame.comment), in the language asked for; labtool replays its own pcapng to the same events.
+TEST(E2E, PcapngRecordingKeepsTheWordsInChineseAndEnglish) {
+    E2E_REQUIRE_TOOL(on_path("tshark"), "tshark");
+    for (const std::string lang : {"zh", "en"}) {
+        SCOPED_TRACE(lang);
+        TempDir dir;
+        const std::uint16_t port = free_port();
+        const fs::path rec = dir / "s.pcapng";
+        LiveRun run({labtool, "run", "--port", std::to_string(port), "--record", rec.string(), "--lang", lang,
+                     "--no-color"},
+                    dir.path(), "run");
+        LiveSession s;
+        if (!run.wait_ready()) {
+            s.no_permission = run.no_permission();
+            s.problem = run.err();
+        } else {
+            s.started = true;
+        }
+        E2E_REQUIRE_STARTED(s);
+        curl(dir, {"-o", "/dev/null", base_url(port) + "/"});
+        std::this_thread::sleep_for(500ms);
+        ASSERT_EQ(run.stop(), std::optional<int>(0)) << run.err();
+        const std::string text = run.out();
+        EXPECT_EQ(text.find("[format error"), std::string::npos) << text;
+        if (lang == "zh") {
+            EXPECT_NE(text.find("SYN 占用一个序号"), std::string::npos) << text;
+            EXPECT_NE(text.find("汇总"), std::string::npos) << text;
+        } else {
+            EXPECT_NE(text.find("a SYN consumes one sequence number"), std::string::npos) << text;
+        }
+        const auto t = run_command({"tshark", "-r", rec.string(), "-T", "fields", "-e", "frame.number", "-e",
+                                    "frame.comment"},
+                                   dir.path(), command_timeout);
+        ASSERT_EQ(t.exit_code, 0) << t.err;
+        const auto lines = split(t.out, '\n');
+        ASSERT_GE(lines.size(), 9u) << t.out;   // handshake, request, response, ack, 3-packet close
+        const std::string first = lines[0];
+        EXPECT_EQ(first.rfind("1\t", 0), 0u) << first;
+        EXPECT_NE(first.find(lang == "zh" ? "三次握手 1/3" : "handshake 1/3"), std::string::npos) << first;
+        std::size_t commented = 0;
+        for (const auto& l : lines)
+            if (l.find('\t') != std::string::npos && l.substr(l.find('\t') + 1).size() > 0) ++commented;
+        EXPECT_GE(commented, 7u) << t.out;
+        // labtool reads its own pcapng back to the same events as the live run.
+        const auto replay = run_command({labtool, "replay", rec.string(), "--lang", lang, "--no-color"}, dir.path(),
+                                        command_timeout);
+        EXPECT_EQ(replay.exit_code, 0) << replay.err;
+        const auto live_events = text.substr(0, text.find(lang == "zh" ? "汇总" : "Summary"));
+        const auto replay_events = replay.out.substr(replay.out.find('\n') + 1);   // after the file comment
+        EXPECT_EQ(replay_events.substr(0, replay_events.find(lang == "zh" ? "汇总" : "Summary")), live_events);
+    }
+}
+
+}  // namespace
+}  // namespace e2e
