@@ -18,6 +18,7 @@ Examples:
   labtool replay s.pcap                   explain a saved capture (pcap/pcapng, any OS)
   labtool replay s.pcap --format json     one JSON object per event, for scripts
   labtool serve --port 8080               the web server alone, no capture
+  labtool doctor                          check capture permission, loopback device, port
 
 Capturing needs root or CAP_NET_RAW: sudo labtool run, or once
   sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)")EX";
@@ -123,6 +124,10 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--host", serve_host, "Address to bind instead of 127.0.0.1 and ::1");
     serve_cmd->add_flag("-q,--quiet", serve.quiet, "No access log");
 
+    std::uint16_t doctor_port = 3000;
+    auto* doctor_cmd = app.add_subcommand("doctor", "Check what capturing needs on this machine and how to fix it");
+    doctor_cmd->add_option("-p,--port", doctor_port, "Port to check")->default_val(3000);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -148,6 +153,7 @@ int main(int argc, char** argv) {
             if (*port_opt) replay.port = replay_port;
             return run_replay(replay);
         }
+        if (*doctor_cmd) return run_doctor(doctor_port);
         if (*serve_cmd) {
             if (!serve_host.empty()) {
                 serve.hosts = {serve_host};

@@ -49,6 +49,7 @@ struct ServeOptions {
 int run_live(const RunOptions& options);
 int run_replay(const ReplayOptions& options);
 int run_serve(const ServeOptions& options);
+int run_doctor(std::uint16_t port);
 
 /// The language of the explanations: --lang, else the locale.
 enum class Lang;

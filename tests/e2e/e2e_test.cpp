@@ -878,3 +878,37 @@ TEST(E2E, PcapngRecordingKeepsTheWordsInChineseAndEnglish) {
 
 }  // namespace
 }  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// `labtool doctor` reports the loopback device, capture permission and a busy port with a fix.
+TEST(E2E, DoctorFindsABusyPort) {
+    TempDir dir;
+    const std::uint16_t port = free_port();
+    auto r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+    EXPECT_NE(r.out.find("loopback device:"), std::string::npos) << r.out;
+    if (r.out.find("no permission to capture") != std::string::npos) {
+        EXPECT_EQ(r.exit_code, 1);
+        if (require_live()) FAIL() << "LABTOOL_REQUIRE_LIVE=1 but capture is not permitted:\n" << r.out;
+        GTEST_SKIP() << "capture not permitted:\n" << r.out;
+    }
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    // Occupy the port: doctor must say so and exit 1.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+    ::close(fd);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("Address already in use"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("fix:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace e2e
