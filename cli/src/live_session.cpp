@@ -30,7 +30,7 @@
 
 namespace labtool::cli {
 
-std::unique_ptr<Renderer> make_renderer(const OutputOptions& o);
+std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool labtool_serves);
 
 namespace {
 
@@ -151,10 +151,10 @@ int run_live(const RunOptions& options) {
               << (srv ? "labtool: open the page in a browser; press Ctrl-C to stop\n"
                       : "labtool: press Ctrl-C to stop\n");
 
-    auto renderer = make_renderer(options.output);
+    auto renderer = make_renderer(options.output, true, options.serve);
     analysis::EngineOptions eo;
     eo.port = options.port;
-    eo.emit_packets = options.output.packets;
+    eo.emit_packets = options.output.packets || options.output.ladder;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) {
         renderer->on_event(e);

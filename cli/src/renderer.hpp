@@ -40,10 +40,14 @@ struct TextOptions {
     bool color = false;
     Lang lang = Lang::en;
     bool brief = false;     // -q: one line per connection and per HTTP exchange
+    std::string server_name = "server";   // lane label in the ladder ("labtool" when it serves)
 };
 
 std::unique_ptr<Renderer> make_text_renderer(std::ostream& out, TextOptions options);
 std::unique_ptr<Renderer> make_json_renderer(std::ostream& out);
+/// The ladder diagram; `grouped`: each connection printed whole at the end (replay), else rows
+/// as packets arrive (live). Needs PacketInfo events.
+std::unique_ptr<Renderer> make_ladder_renderer(std::ostream& out, TextOptions options, bool grouped);
 
 /// Colour on a terminal, none when piped, when NO_COLOR is set, or when asked.
 bool want_color(bool no_color_flag);

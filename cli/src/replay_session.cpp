@@ -22,8 +22,15 @@ Lang output_lang(const OutputOptions& o) {
     return l;
 }
 
-std::unique_ptr<Renderer> make_renderer(const OutputOptions& o) {
+std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool labtool_serves) {
     if (o.format == OutputFormat::json) return make_json_renderer(std::cout);
+    if (o.ladder) {
+        TextOptions t;
+        t.color = want_color(o.no_color);
+        t.lang = output_lang(o);
+        t.server_name = labtool_serves ? "labtool" : (t.lang == Lang::zh ? "服务器" : "server");
+        return make_ladder_renderer(std::cout, t, !live);
+    }
     TextOptions t;
     t.color = want_color(o.no_color);
     t.brief = o.brief;
@@ -45,10 +52,10 @@ int run_replay(const ReplayOptions& options) {
                     " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
         return 1;
     }
-    auto renderer = make_renderer(options.output);
+    auto renderer = make_renderer(options.output, false, false);
     analysis::EngineOptions eo;
     eo.port = options.port;
-    eo.emit_packets = options.output.packets;
+    eo.emit_packets = options.output.packets || options.output.ladder;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
 

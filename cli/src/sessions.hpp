@@ -16,6 +16,7 @@ struct OutputOptions {
     bool no_color = false;
     bool packets = false;                // one `packet` event per TCP frame
     bool brief = false;                  // -q
+    bool ladder = false;                 // --ladder: the sequence diagram instead of the text
     std::string lang;                    // "en", "zh", or empty: from the locale
 };
 

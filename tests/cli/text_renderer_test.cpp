@@ -14,7 +14,7 @@ namespace {
 namespace a = labtool::analysis;
 namespace f = a::tcp_flag;
 
-std::string render(Lang lang, bool brief) {
+std::string render(Lang lang, bool brief, bool ladder = false) {
     std::vector<std::vector<std::uint8_t>> frames;
     std::uint32_t cseq = 1055145363, sseq = 3686796847u;
     auto send = [&](bool client, std::uint8_t flags, const std::string& payload) {
@@ -45,8 +45,11 @@ std::string render(Lang lang, bool brief) {
     TextOptions o;
     o.lang = lang;
     o.brief = brief;
-    auto r = make_text_renderer(out, o);
-    a::Engine engine;
+    o.server_name = "labtool";
+    auto r = ladder ? make_ladder_renderer(out, o, true) : make_text_renderer(out, o);
+    a::EngineOptions eo;
+    eo.emit_packets = ladder;
+    a::Engine engine(eo);
     auto sink = [&](const a::Event& e) { r->on_event(e); };
     for (std::size_t i = 0; i < frames.size(); ++i)
         engine.process(a::Frame{a::LinkType::ethernet, {1, static_cast<std::uint32_t>(i * 1000)}, 0, frames[i]}, sink);
@@ -89,6 +92,20 @@ TEST(TextRenderer, BriefIsOneLinePerExchangeAndConnection) {
         EXPECT_EQ(std::count(head.begin(), head.end(), '\n'), 1) << head;   // exchange line, then the connection line
         EXPECT_NE(t.find("#0 GET /audio.mp3 → 206"), std::string::npos) << t;
     }
+}
+
+TEST(LadderRenderer, TwoLanesOneArrowPerPacketAndTheStates) {
+    const std::string t = render(Lang::en, false, true);
+    EXPECT_NE(t.find("browser :52126"), std::string::npos) << t;
+    EXPECT_NE(t.find("labtool :3000"), std::string::npos) << t;
+    std::size_t arrows = 0;
+    for (std::size_t at = t.find("▶│"); at != std::string::npos; at = t.find("▶│", at + 1)) ++arrows;
+    for (std::size_t at = t.find("│◀"); at != std::string::npos; at = t.find("│◀", at + 1)) ++arrows;
+    EXPECT_EQ(arrows, 10u) << t;   // every packet of the conversation
+    for (const char* s : {"SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1", "CLOSE-WAIT", "TIME-WAIT", "LAST-ACK", "CLOSED",
+                          "GET /audio.mp3", "206 Partial Content"})
+        EXPECT_NE(t.find(s), std::string::npos) << s << "\n" << t;
+    EXPECT_NE(render(Lang::zh, false, true).find("浏览器 :52126"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,199 @@
+// The ladder (sequence) diagram in the terminal: two lanes per connection, "browser :52126" and
+// "labtool :3000" (never one lane for 127.0.0.1), one arrow per packet labelled with flags,
+// relative seq/ack and length, and the state each side enters beside its lane. Live it grows as
+// packets arrive; after a replay each connection's diagram is printed whole.
+#include "messages.hpp"
+#include "renderer.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <vector>
+
+namespace labtool::cli {
+namespace {
+
+namespace a = labtool::analysis;
+
+constexpr std::size_t arrow_width = 54;   // columns between the two lanes
+constexpr std::size_t state_width = 13;
+constexpr std::size_t rows_kept_per_connection = 400;
+
+/// Display width of UTF-8 text: CJK characters take two columns, others one.
+std::size_t display_width(std::string_view s) {
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+        w += len >= 3 ? 2 : 1;
+        i += len;
+    }
+    return w;
+}
+
+std::string pad_right(const std::string& s, std::size_t width) {
+    const std::size_t w = display_width(s);
+    return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+std::string repeat(std::string_view unit, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += unit;
+    return out;
+}
+
+struct Row {
+    std::uint32_t stream = 0;
+    std::uint64_t frame = 0;
+    a::Direction from = a::Direction::client_to_server;
+    std::string label;
+    std::string note;
+    std::string client_state;   // shown only when it changed
+    std::string server_state;
+};
+
+struct Lanes {
+    std::string client;
+    std::string server;
+    a::TcpState client_state = a::TcpState::closed;
+    a::TcpState server_state = a::TcpState::listen;
+    std::string shown_client;
+    std::string shown_server;
+    std::vector<Row> rows;      // grouped mode
+    std::uint64_t rows_dropped = 0;
+};
+
+class LadderRenderer final : public Renderer {
+public:
+    LadderRenderer(std::ostream& out, TextOptions o, bool grouped) : out_(out), opt_(o), grouped_(grouped) {}
+
+    void on_event(const a::Event& event) override {
+        std::visit([&](const auto& e) { handle(e); }, event);
+    }
+
+    void flush() override {
+        emit_pending();
+        out_.flush();
+    }
+
+    void on_comment(std::uint64_t, const std::string&) override {}
+
+    void on_summary(const RunSummary&) override {
+        emit_pending();
+        if (!grouped_) return;
+        for (auto& [stream, lanes] : lanes_) {
+            header(stream, lanes);
+            for (const auto& r : lanes.rows) print(r);
+            if (lanes.rows_dropped) out_ << fmt::format("        … {} more\n", lanes.rows_dropped);
+        }
+    }
+
+private:
+    static constexpr const char* reset_code = "\033[0m";
+    static constexpr const char* red = "\033[31m";
+    static constexpr const char* green = "\033[32m";
+    static constexpr const char* magenta = "\033[35m";
+    static constexpr const char* dim = "\033[2m";
+
+    [[nodiscard]] std::string paint(const char* code, const std::string& t) const {
+        return opt_.color ? std::string(code) + t + reset_code : t;
+    }
+
+    void header(std::uint32_t stream, const Lanes& l) {
+        out_ << '\n'
+             << fmt::format("#{} {}{}{}\n", stream, pad_right(l.client, state_width + arrow_width - 2), "  ", l.server);
+    }
+
+    void handle(const a::ConnectionOpened& e) {
+        Lanes& l = lanes_[e.stream];
+        const std::string client_name = opt_.lang == Lang::zh ? "浏览器" : "browser";
+        l.client = fmt::format("{} :{}", client_name, e.client.port);
+        l.server = fmt::format("{} :{}", opt_.server_name, e.server.port);
+        if (!e.handshake_seen) {
+            l.client_state = a::TcpState::established;
+            l.server_state = a::TcpState::established;
+        }
+        if (!grouped_) header(e.stream, l);
+    }
+
+    void handle(const a::PacketInfo& e) {
+        emit_pending();
+        pending_ = Row{};
+        pending_->stream = e.stream;
+        pending_->frame = e.frame;
+        pending_->from = e.from;
+        std::string label = a::flags_to_string(e.flags) + " seq=" + std::to_string(e.seq_rel);
+        if (e.flags & a::tcp_flag::ack) label += " ack=" + std::to_string(e.ack_rel);
+        if (e.len) label += " len=" + std::to_string(e.len);
+        pending_->label = label;
+    }
+
+    void handle(const a::Handshake& e) { set_states(e.stream, e.client_state, e.server_state); }
+    void handle(const a::Teardown& e) { set_states(e.stream, e.client_state, e.server_state); }
+    void handle(const a::Reset& e) { set_states(e.stream, a::TcpState::closed, a::TcpState::closed); }
+    void handle(const a::HttpRequest& e) {
+        if (pending_ && pending_->frame == e.frame) pending_->note = e.method + " " + e.uri;
+    }
+    void handle(const a::HttpResponse& e) {
+        if (pending_ && pending_->frame == e.frame) pending_->note = std::to_string(e.status) + " " + e.reason;
+    }
+    template <typename E>
+    void handle(const E&) {}
+
+    void set_states(std::uint32_t stream, a::TcpState c, a::TcpState s) {
+        Lanes& l = lanes_[stream];
+        l.client_state = c;
+        l.server_state = s;
+    }
+
+    void emit_pending() {
+        if (!pending_) return;
+        Row r = std::move(*pending_);
+        pending_.reset();
+        Lanes& l = lanes_[r.stream];
+        const std::string cs(a::state_name(l.client_state));
+        const std::string ss(a::state_name(l.server_state));
+        if (cs != l.shown_client) r.client_state = l.shown_client = cs;
+        if (ss != l.shown_server) r.server_state = l.shown_server = ss;
+        if (grouped_) {
+            if (l.rows.size() < rows_kept_per_connection) l.rows.push_back(std::move(r));
+            else ++l.rows_dropped;
+            return;
+        }
+        print(r);
+    }
+
+    void print(const Row& r) {
+        // The HTTP message first: it is what the student looks for on that arrow.
+        std::string label = " " + (r.note.empty() ? "" : r.note + " · ") + r.label + " ";
+        const std::size_t room = arrow_width - 3;
+        if (display_width(label) > room) label = label.substr(0, room - 1) + "…";
+        const std::size_t fill = room > display_width(label) ? room - display_width(label) : 0;
+        std::string arrow;
+        if (r.from == a::Direction::client_to_server)
+            arrow = "├─" + label + repeat("─", fill) + "▶│";
+        else
+            arrow = "│◀" + repeat("─", fill) + label + "─┤";
+        const char* colour = r.label.find("RST") != std::string::npos   ? red
+                             : r.label.find("SYN") != std::string::npos ? green
+                             : r.label.find("FIN") != std::string::npos ? magenta
+                                                                        : nullptr;
+        if (colour) arrow = paint(colour, arrow);
+        out_ << fmt::format("{:>6} {}{} {}\n", r.frame, pad_right(r.client_state, state_width), arrow,
+                            r.server_state.empty() ? std::string() : paint(dim, r.server_state));
+    }
+
+    std::ostream& out_;
+    TextOptions opt_;
+    bool grouped_;
+    std::map<std::uint32_t, Lanes> lanes_;
+    std::optional<Row> pending_;
+};
+
+}  // namespace
+
+std::unique_ptr<Renderer> make_ladder_renderer(std::ostream& out, TextOptions options, bool grouped) {
+    return std::make_unique<LadderRenderer>(out, options, grouped);
+}
+
+}  // namespace labtool::cli
