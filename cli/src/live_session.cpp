@@ -154,7 +154,7 @@ int run_live(const RunOptions& options) {
     auto renderer = make_renderer(options.output, true, options.serve);
     analysis::EngineOptions eo;
     eo.port = options.port;
-    eo.emit_packets = options.output.packets || options.output.ladder;
+    eo.emit_packets = options.output.packets || options.output.ladder || options.output.verbose || options.output.hex;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) {
         renderer->on_event(e);
@@ -198,9 +198,16 @@ int run_live(const RunOptions& options) {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
 #endif
     QueuedPacket packet;
+    std::uint64_t frame_number = 0;
+    analysis::Timestamp first_ts;
     for (;;) {
         if (queue.pop(packet, std::chrono::milliseconds(50))) {
-            engine.process(to_frame(packet.view(), *link), sink);
+            const analysis::Frame fr = to_frame(packet.view(), *link);
+            if (++frame_number == 1) first_ts = fr.ts;
+            renderer->on_frame(frame_number,
+                               static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9,
+                               fr);
+            engine.process(fr, sink);
             if (commented) {
                 try {
                     commented->write(packet.view());

@@ -51,6 +51,8 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
     cmd->add_option("--lang", out.lang, "Language of the explanations: en or zh (default: from LANG / LC_ALL)")
         ->check(CLI::IsMember({"en", "zh"}));
     cmd->add_flag("-q,--brief", out.brief, "One line per connection and per HTTP exchange");
+    cmd->add_flag("-v,--verbose", out.verbose, "Every packet in Wireshark's detail style (layers, fields, flag bits, options)");
+    cmd->add_flag("-x,--hex", out.hex, "Like -v, plus each packet's bytes as hex and ASCII");
     cmd->add_flag("--ladder", out.ladder,
                   "Draw the ladder (sequence) diagram: a lane per side, an arrow per packet, the states beside");
     cmd->add_flag("--packets", out.packets,

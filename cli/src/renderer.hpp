@@ -34,6 +34,8 @@ public:
     virtual void on_comment(std::uint64_t frame, const std::string& comment) = 0;
     /// Writes out what is buffered (called when the capture is idle and at the end).
     virtual void flush() = 0;
+    /// The raw frame, just before the engine analyses it (for -v / -x); most renderers ignore it.
+    virtual void on_frame(std::uint64_t /*number*/, double /*time*/, const analysis::Frame& /*frame*/) {}
 };
 
 struct TextOptions {
@@ -41,6 +43,8 @@ struct TextOptions {
     Lang lang = Lang::en;
     bool brief = false;     // -q: one line per connection and per HTTP exchange
     std::string server_name = "server";   // lane label in the ladder ("labtool" when it serves)
+    bool verbose = false;   // -v: every packet in Wireshark's detail style
+    bool hex = false;       // -x: and its bytes
 };
 
 std::unique_ptr<Renderer> make_text_renderer(std::ostream& out, TextOptions options);

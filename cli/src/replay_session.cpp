@@ -34,6 +34,8 @@ std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool 
     TextOptions t;
     t.color = want_color(o.no_color);
     t.brief = o.brief;
+    t.verbose = o.verbose || o.hex;
+    t.hex = o.hex;
     t.lang = output_lang(o);
     return make_text_renderer(std::cout, t);
 }
@@ -55,7 +57,7 @@ int run_replay(const ReplayOptions& options) {
     auto renderer = make_renderer(options.output, false, false);
     analysis::EngineOptions eo;
     eo.port = options.port;
-    eo.emit_packets = options.output.packets || options.output.ladder;
+    eo.emit_packets = options.output.packets || options.output.ladder || options.output.verbose || options.output.hex;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
 
@@ -70,6 +72,7 @@ int run_replay(const ReplayOptions& options) {
     }
     if (own || options.output.brief) comments.packets.clear();   // labtool's own words are regenerated below
     std::uint64_t frame = 0;
+    analysis::Timestamp first_ts;
     for (;;) {
         const capture::ReadStatus status = reader->next(packet);
         if (status == capture::ReadStatus::end) break;
@@ -79,8 +82,11 @@ int run_replay(const ReplayOptions& options) {
             exit_code = 1;
             break;
         }
-        engine.process(to_frame(packet, *link), sink);
+        const analysis::Frame fr = to_frame(packet, *link);
         ++frame;
+        if (frame == 1) first_ts = fr.ts;
+        renderer->on_frame(frame, static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9, fr);
+        engine.process(fr, sink);
         if (!comments.packets.empty()) {
             const auto it = comments.packets.find(frame);
             if (it != comments.packets.end()) renderer->on_comment(frame, it->second);

@@ -17,6 +17,8 @@ struct OutputOptions {
     bool packets = false;                // one `packet` event per TCP frame
     bool brief = false;                  // -q
     bool ladder = false;                 // --ladder: the sequence diagram instead of the text
+    bool verbose = false;                // -v: packet details
+    bool hex = false;                    // -x: packet details and bytes
     std::string lang;                    // "en", "zh", or empty: from the locale
 };
 

@@ -2,6 +2,7 @@
 // arithmetic a student would otherwise do by hand, in English or Chinese (messages.cpp), coloured
 // on a terminal. -q gives one line per connection and per HTTP exchange.
 #include "messages.hpp"
+#include "packet_details.hpp"
 #include "renderer.hpp"
 
 #include <fmt/format.h>
@@ -85,6 +86,15 @@ public:
     }
 
     void flush() override { out_.flush(); }
+
+    void on_frame(std::uint64_t number, double time, const a::Frame& frame) override {
+        if (!opt_.verbose || opt_.brief) return;
+        frame_number_ = number;
+        frame_time_ = time;
+        frame_link_ = frame.link;
+        frame_wire_len_ = frame.wire_len;
+        frame_bytes_.assign(frame.bytes.begin(), frame.bytes.end());
+    }
 
     void on_comment(std::uint64_t frame, const std::string& comment) override {
         if (frame == 0) line(paint(dim, T(Msg::comment_file, fmt::arg("text", comment))));
@@ -174,6 +184,15 @@ private:
 
     void render(const a::PacketInfo& e) {
         if (opt_.brief) return;
+        if (opt_.verbose && e.frame == frame_number_) {
+            const a::Frame f{frame_link_, {}, frame_wire_len_, frame_bytes_};
+            line("");
+            const auto lines = packet_details(e.frame, frame_time_, f, &e);
+            for (std::size_t i = 0; i < lines.size(); ++i) line(i == 0 ? paint(bold, lines[i]) : "  " + lines[i]);
+            if (opt_.hex)
+                for (const auto& h : hex_dump(frame_bytes_)) line("  " + paint(dim, h));
+            return;
+        }
         const auto& pa = e.analysis;
         std::string s = fmt::format("{} {} {:<12} seq {} ack {} len {} win {}", prefix(e), arrow(e.from),
                                     a::flags_to_string(e.flags), e.seq_rel, e.ack_rel, e.len, pa.window);
@@ -502,6 +521,11 @@ private:
     bool checksum_noted_ = false;
     std::vector<ConnRow> conn_rows_;
     std::vector<HttpRow> http_rows_;
+    std::uint64_t frame_number_ = 0;
+    double frame_time_ = 0;
+    a::LinkType frame_link_ = a::LinkType::ethernet;
+    std::uint32_t frame_wire_len_ = 0;
+    std::vector<std::uint8_t> frame_bytes_;
     std::uint64_t conn_rows_dropped_ = 0;
     std::uint64_t http_rows_dropped_ = 0;
 };
