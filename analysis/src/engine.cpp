@@ -756,7 +756,7 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
     Side& s = c.side(dir);
     const std::uint32_t data_seq = seg.seq + (seg.has(tcp_flag::syn) ? 1u : 0u);
     const std::int64_t start = s.offset_of(data_seq);
-    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len, seg.flags};
+    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len, seg.flags, now};
     std::span<const std::uint8_t> data = seg.payload;
     const std::uint32_t missing = seg.missing();
     std::int64_t offset = start;
@@ -939,6 +939,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         e.request_uri = c.requests.front().uri;
         e.request_frame = c.requests.front().frame;
         e.time_since_request = now - c.requests.front().time;
+        if (!m.segments.empty()) e.time_to_first_byte = m.segments.front().time - c.requests.front().time;
         if (!interim) c.requests.pop_front();
     }
     e.index = c.response_count++;

@@ -200,6 +200,7 @@ private:
         j["complete"] = e.complete;
         j["headers_truncated"] = e.headers_truncated;
         j["time_since_request"] = opt(e.time_since_request);
+        j["time_to_first_byte"] = opt(e.time_to_first_byte);
         j["reassembled_in"] = e.frame;
         j["request_method"] = opt(e.request_method);
         j["request_uri"] = opt(e.request_uri);

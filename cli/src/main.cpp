@@ -17,6 +17,7 @@ Examples:
   labtool capture --port 8080             explain the traffic of a server you run yourself
   labtool replay s.pcap                   explain a saved capture (pcap/pcapng, any OS)
   labtool replay s.pcap --format json     one JSON object per event, for scripts
+  labtool report s.pcap -o report.html    an HTML page with a sequence diagram per connection
   labtool serve --port 8080               the web server alone, no capture
   labtool doctor                          check capture permission, loopback device, port
 
@@ -128,6 +129,19 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--host", serve_host, "Address to bind instead of 127.0.0.1 and ::1");
     serve_cmd->add_flag("-q,--quiet", serve.quiet, "No access log");
 
+    ReportOptions report;
+    std::uint16_t report_port = 0;
+    auto* report_cmd = app.add_subcommand(
+        "report", "Write a self-contained HTML report of a capture: sequence diagrams, HTTP exchanges, TCP states");
+    report_cmd->add_option("file", report.path, "Capture file (pcap or pcapng)")->required();
+    report_cmd->add_option("-o,--output", report.output, "HTML file to write (- for stdout)")->required();
+    auto* report_port_opt = report_cmd->add_option("-p,--port", report_port, "Only connections with this TCP port");
+    report_cmd->add_option("--lang", report.lang, "en or zh (default: from LANG / LC_ALL)")
+        ->check(CLI::IsMember({"en", "zh"}));
+    report_cmd->add_option("--title", report.title, "Page title (default: the file name)");
+    report_cmd->footer("\nExamples:\n  labtool report session.pcap -o report.html\n"
+                       "  labtool report session.pcap -o report.html --lang zh");
+
     std::uint16_t doctor_port = 3000;
     auto* doctor_cmd = app.add_subcommand("doctor", "Check what capturing needs on this machine and how to fix it");
     doctor_cmd->add_option("-p,--port", doctor_port, "Port to check")->default_val(3000);
@@ -158,6 +172,10 @@ int main(int argc, char** argv) {
             return run_replay(replay);
         }
         if (*doctor_cmd) return run_doctor(doctor_port);
+        if (*report_cmd) {
+            if (*report_port_opt) report.port = report_port;
+            return run_report(report);
+        }
         if (*serve_cmd) {
             if (!serve_host.empty()) {
                 serve.hosts = {serve_host};

@@ -1,6 +1,7 @@
 // `labtool replay FILE`: read a saved capture through the same engine as a live run.
 #include "commented_recorder.hpp"
 #include "frame_adapter.hpp"
+#include "html_report.hpp"
 #include "renderer.hpp"
 #include "sessions.hpp"
 
@@ -9,6 +10,10 @@
 #include "labtool/capture/file_reader.hpp"
 #include "labtool/capture/pcapng_comments.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 namespace labtool::cli {
@@ -96,6 +101,69 @@ int run_replay(const ReplayOptions& options) {
     summary.engine = engine.stats();
     renderer->on_summary(summary);
     renderer->flush();
+    if (summary.warning) print_warning(*summary.warning);
+    return exit_code;
+}
+
+int run_report(const ReportOptions& options) {
+    std::unique_ptr<capture::FileReader> reader;
+    try {
+        reader = std::make_unique<capture::FileReader>(options.path);
+    } catch (const capture::CaptureError& e) {
+        print_error(e.what());
+        return 1;
+    }
+    const auto link = link_type_for(reader->link_type());
+    if (!link) {
+        print_error(options.path + ": link type " + link_type_description(reader->link_type()) +
+                    " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
+        return 1;
+    }
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (options.output != "-") {
+        file.open(options.output, std::ios::binary | std::ios::trunc);
+        if (!file) {
+            print_error("cannot write " + options.output + ": " + std::strerror(errno));
+            return 1;
+        }
+        out = &file;
+    }
+    Lang lang = lang_from_environment();
+    if (!options.lang.empty()) parse_lang(options.lang, lang);
+    const std::string title =
+        options.title.empty() ? std::filesystem::path(options.path).filename().string() : options.title;
+    auto renderer = make_html_report(*out, lang, title);
+    analysis::EngineOptions eo;
+    eo.port = options.port;
+    eo.emit_packets = true;   // the diagram draws one arrow per PacketInfo
+    analysis::Engine engine(eo);
+    const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
+    RunSummary summary;
+    int exit_code = 0;
+    capture::Packet packet;
+    for (;;) {
+        const capture::ReadStatus status = reader->next(packet);
+        if (status == capture::ReadStatus::end) break;
+        if (status == capture::ReadStatus::truncated) {
+            summary.warning = options.path + " is cut off: " + reader->error() +
+                              " (every packet before that point was analysed)";
+            exit_code = 1;
+            break;
+        }
+        engine.process(to_frame(packet, *link), sink);
+    }
+    engine.finish(sink);
+    summary.engine = engine.stats();
+    renderer->on_summary(summary);   // writes the whole document
+    renderer->flush();
+    if (file.is_open()) {
+        file.close();
+        if (!file) {
+            print_error("writing " + options.output + " failed");
+            return 1;
+        }
+    }
     if (summary.warning) print_warning(*summary.warning);
     return exit_code;
 }

@@ -49,7 +49,16 @@ struct ServeOptions {
     bool quiet = false;
 };
 
+struct ReportOptions {
+    std::string path;                    // capture file
+    std::string output;                  // -o: HTML file to write; "-" = stdout
+    std::optional<std::uint16_t> port;   // only connections with this port
+    std::string lang;                    // "en", "zh", or empty: from the locale
+    std::string title;                   // empty: the capture file's name
+};
+
 int run_live(const RunOptions& options);
+int run_report(const ReportOptions& options);
 int run_replay(const ReplayOptions& options);
 int run_serve(const ServeOptions& options);
 int run_doctor(std::uint16_t port);

@@ -344,7 +344,7 @@ private:
         row.status = e.status;
         row.bytes = total;
         row.segments = e.segments.size();
-        row.time = e.time_since_request;
+        row.time = e.time_to_first_byte;
         if (http_rows_.size() < summary_rows_kept) http_rows_.push_back(row);
         else ++http_rows_dropped_;
         if (opt_.brief) {

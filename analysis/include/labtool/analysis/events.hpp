@@ -66,6 +66,7 @@ struct SegmentRef {
     std::uint32_t len = 0;
     std::uint64_t acked_by = 0;          // frame of the first ACK covering it; 0 = not yet
     std::uint8_t flags = 0;              // the segment's TCP flags (PSH, FIN …)
+    double time = 0.0;                   // when it was captured (seconds since the first frame)
 };
 
 struct HttpHeader {
@@ -108,6 +109,7 @@ struct HttpResponse : EventBase {
     std::optional<std::string> request_uri;
     std::uint64_t request_frame = 0;     // 0: no request seen for it
     std::optional<double> time_since_request;  // seconds from the request's frame to this one
+    std::optional<double> time_to_first_byte;  // seconds from the request to the first segment of this response
     std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
     std::uint32_t index = 0;
 };
