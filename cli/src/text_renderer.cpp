@@ -499,6 +499,10 @@ private:
                            fmt::arg("sb", e.server_to_client.bytes), fmt::arg("duration", fmt::format("{:.3f}", e.duration)),
                            fmt::arg("cs", state(e.client_state)), fmt::arg("ss", state(e.server_state)))));
         if (e.close_kind == a::CloseKind::fin && c.teardown_packets == 3) detail(paint(dim, T(Msg::td_three)));
+        if (e.close_kind == a::CloseKind::fin && !why_four_explained_) {
+            why_four_explained_ = true;
+            detail(paint(dim, T(Msg::td_why_four)));
+        }
         if (e.close_kind == a::CloseKind::fin && c.teardown_packets == 4) detail(paint(dim, T(Msg::td_four)));
         if (e.requests == 0 && e.handshake_seen && e.client_to_server.bytes == 0)
             detail(paint(dim, T(Msg::end_preconnect)));
@@ -519,6 +523,7 @@ private:
     std::map<std::uint32_t, ConnInfo> conns_;
     std::set<std::uint32_t> open_;
     bool checksum_noted_ = false;
+    bool why_four_explained_ = false;
     std::vector<ConnRow> conn_rows_;
     std::vector<HttpRow> http_rows_;
     std::uint64_t frame_number_ = 0;
