@@ -10,12 +10,17 @@
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/live_capture.hpp"
 #include "labtool/capture/recorder.hpp"
+#include "labtool/server/privileges.hpp"
 #include "labtool/server/server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -71,6 +76,38 @@ std::string urls(const std::vector<std::string>& hosts, std::uint16_t port) {
         s += "http://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(port) + "/";
     }
     return s;
+}
+
+void apply(server::ServerConfig& c, const ServerFlags& f) {
+    c.allow_dotfiles = f.allow_dotfiles;
+    c.list_dirs = f.list_dirs;
+    c.cache_seconds = f.cache_seconds;
+    c.cors = f.cors;
+    c.header_timeout = std::chrono::seconds(f.header_timeout);
+    c.keep_alive_timeout = std::chrono::seconds(f.keep_alive_timeout);
+    c.max_connections = f.max_connections;
+}
+
+/// Started with sudo: give the recording to the user, then drop root (as tcpdump does) once
+/// the capture is open and the port bound. Returns false when the drop failed.
+bool drop_root(const std::string& record_path) {
+    if (!record_path.empty()) {
+        const char* uid = std::getenv("SUDO_UID");
+        const char* gid = std::getenv("SUDO_GID");
+        if (uid != nullptr && gid != nullptr && ::geteuid() == 0)
+            if (::chown(record_path.c_str(), static_cast<uid_t>(std::atol(uid)), static_cast<gid_t>(std::atol(gid))) != 0)
+                print_warning("could not give " + record_path + " to the sudo user: " + std::strerror(errno));
+    }
+    const auto drop = server::drop_privileges_if_sudo();
+    if (drop.error) {
+        print_error(drop.message.empty() ? "could not drop root privileges: " + drop.error.message() : drop.message);
+        return false;
+    }
+    if (drop.dropped && !drop.message.empty()) std::cerr << "labtool: " << drop.message << "\n";
+    if (server::running_as_root_without_sudo())
+        print_warning("running as root: the server reads files with root's rights (start it with sudo, or grant "
+                      "capture with setcap, to serve as your own user)");
+    return true;
 }
 
 int start_error(const std::error_code& ec, std::uint16_t port) {
@@ -136,11 +173,13 @@ int run_live(const RunOptions& options) {
     config.port = options.port;
     config.hosts = options.hosts;
     config.access_log = options.access_log;
+    apply(config, options.server);
     std::optional<server::Server> srv;
     if (options.serve) {
         srv.emplace(io, config);
         if (const auto ec = srv->start()) return start_error(ec, options.port);
     }
+    if (!drop_root(options.record_path)) return 1;
 
     install_stop_handlers();
     std::thread io_thread([&io] { io.run(); });
@@ -258,15 +297,20 @@ int run_serve(const ServeOptions& options) {
     config.port = options.port;
     config.hosts = options.hosts;
     config.access_log = !options.quiet;
+    apply(config, options.server);
     server::Server srv(io, config);
     if (const auto ec = srv.start()) return start_error(ec, options.port);
+    if (!drop_root({})) return 1;
     install_stop_handlers();
     std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port())
               << " (no capture); press Ctrl-C to stop\n";
-    std::thread io_thread([&io] { io.run(); });
+    // The server uses the cores it is given: one io_context run by several threads.
+    const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> pool;
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
     while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     srv.stop();
-    io_thread.join();
+    for (auto& t : pool) t.join();
     return 0;
 }
 

@@ -60,6 +60,24 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
                   "Also one line (text) or `packet` event (json) per TCP frame: numbers and Wireshark-style analysis flags");
 }
 
+void add_server_options(CLI::App* cmd, labtool::cli::ServerFlags& s, std::string& dotfiles) {
+    cmd->add_option("--dotfiles", dotfiles, "Serve names starting with '.' (allow) or answer 404 (deny)")
+        ->check(CLI::IsMember({"allow", "deny"}))
+        ->default_val("deny");
+    cmd->add_flag("--list-dirs", s.list_dirs, "A folder without index.html gets a listing (else 404)");
+    cmd->add_option("--cache", s.cache_seconds, "Cache-Control max-age in seconds (default 0: always revalidate)");
+    cmd->add_flag("--cors", s.cors, "Send Access-Control-Allow-Origin: * on files");
+    cmd->add_option("--header-timeout", s.header_timeout, "Seconds to receive a request's header (slowloris guard)")
+        ->default_val(30)
+        ->check(CLI::Range(1, 3600));
+    cmd->add_option("--keep-alive-timeout", s.keep_alive_timeout, "Seconds an idle keep-alive connection stays open")
+        ->default_val(5)
+        ->check(CLI::Range(1, 3600));
+    cmd->add_option("--max-connections", s.max_connections, "Concurrent connections; more get 503")
+        ->default_val(512)
+        ->check(CLI::Range(1, 100000));
+}
+
 labtool::cli::OutputFormat parse_format(const std::string& f) {
     return f == "json" ? labtool::cli::OutputFormat::json : labtool::cli::OutputFormat::text;
 }
@@ -91,6 +109,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 1000));
     run_cmd->add_option("--host", run_host, "Address to bind instead of 127.0.0.1 and ::1");
     run_cmd->add_flag("--access-log", run.access_log, "Also log one line per request on stderr");
+    std::string run_dotfiles = "deny";
+    add_server_options(run_cmd, run.server, run_dotfiles);
     add_output_options(run_cmd, run.output, run_format);
     run_cmd->footer(run_examples);
 
@@ -128,6 +148,12 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--root", serve.root, "Folder to serve (default: the built-in lab page)");
     serve_cmd->add_option("--host", serve_host, "Address to bind instead of 127.0.0.1 and ::1");
     serve_cmd->add_flag("-q,--quiet", serve.quiet, "No access log");
+    serve_cmd->add_option("--threads", serve.threads, "Threads serving requests (default: one per core)")
+        ->check(CLI::Range(1, 256));
+    std::string serve_dotfiles = "deny";
+    add_server_options(serve_cmd, serve.server, serve_dotfiles);
+    serve_cmd->footer("\nExamples:\n  labtool serve --port 8080 --root ./site\n"
+                      "  labtool serve --root ./site --list-dirs --cache 60");
 
     ReportOptions report;
     std::uint16_t report_port = 0;
@@ -156,6 +182,7 @@ int main(int argc, char** argv) {
     try {
         if (*run_cmd) {
             run.output.format = parse_format(run_format);
+            run.server.allow_dotfiles = run_dotfiles == "allow";
             if (!run_host.empty()) {
                 run.hosts = {run_host};
                 print_warning("serving on " + run_host + ": the page may be reachable from the network");
@@ -177,6 +204,7 @@ int main(int argc, char** argv) {
             return run_report(report);
         }
         if (*serve_cmd) {
+            serve.server.allow_dotfiles = serve_dotfiles == "allow";
             if (!serve_host.empty()) {
                 serve.hosts = {serve_host};
                 print_warning("serving on " + serve_host + ": the page may be reachable from the network");

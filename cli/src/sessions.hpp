@@ -22,6 +22,17 @@ struct OutputOptions {
     std::string lang;                    // "en", "zh", or empty: from the locale
 };
 
+/// Server options shared by `run` and `serve`.
+struct ServerFlags {
+    bool allow_dotfiles = false;
+    bool list_dirs = false;
+    std::uint32_t cache_seconds = 0;
+    bool cors = false;
+    std::uint32_t header_timeout = 30;
+    std::uint32_t keep_alive_timeout = 5;
+    std::size_t max_connections = 512;
+};
+
 struct RunOptions {
     std::uint16_t port = 3000;
     std::string root;                    // empty: the built-in page
@@ -30,6 +41,7 @@ struct RunOptions {
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
     bool access_log = false;
     bool serve = true;                   // false: `labtool capture` (another program serves)
+    ServerFlags server;
     int snaplen = 65600;
     int buffer_mib = 128;
     int batch_ms = 0;
@@ -47,6 +59,8 @@ struct ServeOptions {
     std::string root;
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
     bool quiet = false;
+    ServerFlags server;
+    unsigned threads = 0;                // 0: one per core
 };
 
 struct ReportOptions {

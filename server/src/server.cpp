@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/socket.h>
@@ -48,11 +49,21 @@ constexpr std::size_t linger_buffer_bytes = 4096;
 constexpr int max_write_rounds = 16;                          // sends per turn before yielding
 constexpr std::uint64_t max_file_chunk = 1024 * 1024;         // bytes per sendfile call
 constexpr std::size_t fallback_chunk_bytes = 64 * 1024;       // pread + send without sendfile
+constexpr std::size_t read_chunk_bytes = 16 * 1024;           // per read from the socket
 constexpr std::string_view server_name = "labtool";
 
+// The "server" logger: whatever the program registered under that name, else one on stderr
+// (stdout may carry the analysis output, e.g. JSON lines).
 std::shared_ptr<spdlog::logger> logger() {
     if (auto l = spdlog::get("server")) return l;
-    return spdlog::default_logger();
+    static std::mutex create_mutex;
+    std::lock_guard lock(create_mutex);
+    if (auto l = spdlog::get("server")) return l;
+    try {
+        return spdlog::stderr_color_mt("server");
+    } catch (const spdlog::spdlog_ex&) {
+        return spdlog::default_logger();
+    }
 }
 
 std::error_code to_std(const boost::system::error_code& ec) {
@@ -220,29 +231,63 @@ private:
         // Pipelined bytes already buffered start the next request at once; otherwise we wait
         // for it as long as the idle keep-alive timeout.
         request_started_ = buffer_.size() > 0;
+        header_bytes_ = 0;
         set_deadline(request_started_ ? std::chrono::steady_clock::duration(state_->config.header_timeout)
                                       : std::chrono::steady_clock::duration(state_->config.keep_alive_timeout));
-        read_some();
+        parse_buffer();
     }
 
-    void read_some() {
-        http::async_read_some(socket_, buffer_, *parser_,
-                              beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    // Feeds buffered bytes to Beast's push parser (no I/O in the parser); reads more when it
+    // needs more. Our own loop, not http::async_read, so that the first byte of a request
+    // switches from the idle timeout to the header timeout (slowloris).
+    void parse_buffer() {
+        beast::error_code ec;
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            const bool in_head = !parser_->is_header_done();
+            const std::size_t used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (in_head) header_bytes_ += used;  // put() stops at the end of the head
+            if (ec == http::error::need_more) {
+                ec = {};
+                break;
+            }
+            if (ec) return on_read_error(ec);
+            if (used == 0) break;
+        }
+        {
+            // Beast 1.74 applies header_limit to each put() separately (fields are consumed as
+            // they are parsed), so the limits on the whole head are enforced here: nothing
+            // consumed yet means the request line itself has not ended (414), else 431.
+            const auto& cfg = state_->config;
+            const std::size_t pending = header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size());
+            if (header_bytes_ == 0 && buffer_.size() > cfg.max_request_line_bytes)
+                return send_error(414, "The request line is too long.");
+            if (pending > cfg.max_request_line_bytes + cfg.max_header_bytes)
+                return send_error(431, "The request header is too large.");
+        }
+        if (parser_->is_done()) {
+            started_ = std::chrono::steady_clock::now();
+            return on_request();
+        }
+        socket_.async_read_some(buffer_.prepare(read_chunk_bytes),
+                                beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
 
-    void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    void on_read(beast::error_code ec, std::size_t bytes) {
         if (phase_ == Phase::closed) return;
         started_ = std::chrono::steady_clock::now();
-        if (ec) return on_read_error(ec);
-        if (!parser_->is_done()) {
-            if (!request_started_) {
-                // The first bytes of a request: from now on the header timeout applies.
-                request_started_ = true;
-                set_deadline(state_->config.header_timeout);
-            }
-            return read_some();
+        if (ec == net::error::eof) {
+            // The client closed: a clean end between requests, or a truncated request.
+            return do_close();
         }
-        on_request();
+        if (ec) return on_read_error(ec);
+        buffer_.commit(bytes);
+        if (!request_started_) {
+            // The first bytes of a request: from now on the header timeout applies.
+            request_started_ = true;
+            set_deadline(state_->config.header_timeout);
+        }
+        parse_buffer();
     }
 
     void on_read_error(beast::error_code ec) {
@@ -255,10 +300,8 @@ private:
         }
         if (ec == http::error::header_limit) {
             // RFC 9112 section 3: a request line over the limit is 414, large fields are 431.
-            const auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-            const auto eol = data.find('\n');
-            if (eol == std::string_view::npos || eol > state_->config.max_request_line_bytes)
-                return send_error(414, "The request line is too long.");
+            // Beast consumes the request line first, so nothing consumed means it never ended.
+            if (header_bytes_ == 0) return send_error(414, "The request line is too long.");
             return send_error(431, "The request header is too large.");
         }
         if (ec == http::error::body_limit) return send_error(413, "The request body is too large.");
@@ -435,6 +478,10 @@ private:
         if (phase_ == Phase::closed) return;
         if (ec) return hard_close();
         if (!keep_alive_) return do_close();
+        // Pipelined requests already buffered: continue through the executor, not by recursion
+        // (hundreds of tiny requests in one read must not grow the stack).
+        if (buffer_.size() > 0)
+            return net::post(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
         do_read();
     }
 
@@ -476,6 +523,7 @@ private:
     bool timer_armed_ = false;
     bool timed_out_ = false;
     bool request_started_ = false;
+    std::size_t header_bytes_ = 0;  // bytes of the current request head already parsed
     Phase phase_ = Phase::reading;
 
     beast::flat_buffer buffer_;
