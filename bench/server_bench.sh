@@ -8,7 +8,7 @@
 #   nginx:       1 worker process, access_log off, sendfile on (config written to a temp dir)
 #   http-server: npm's http-server (installed into the temp dir with `npm install`; skipped
 #                with a note if that fails), -s (silent)
-#   labtool:     labtool serve -q (one io thread, as the CLI runs it today)
+#   labtool:     labtool serve -q (one io thread per core, the default)
 #
 # Every server runs on 127.0.0.1 on a free port, as a process this script started, and is
 # stopped by its PID. Not a test: nothing asserts a time. Don't run it while something builds.
