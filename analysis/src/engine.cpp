@@ -288,6 +288,7 @@ struct Engine::Impl final : ConnectionHost {
     void push_in_order(Connection& c, Direction dir, std::uint64_t offset, std::span<const std::uint8_t> data,
                        const SegmentOrigin& origin);
     void flush_gap(Connection& c, Direction dir);
+    void pull_in_order(Connection& c, Direction dir);
     void track_acks(Connection& c, std::uint32_t ack);
     void end_connection(Connection& c, CloseKind kind);
     void on_http(Connection& c, Direction dir, HttpMessage& m) override;
@@ -785,20 +786,7 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
             s.http.gap(lost, frame, listener(c, dir));
             s.next_offset += lost;
         }
-        // Pull buffered segments that are now in order.
-        while (!s.ooo.empty()) {
-            auto it = s.ooo.begin();
-            if (it->first > s.next_offset) break;
-            OutOfOrder item = std::move(it->second);
-            const std::uint64_t item_off = it->first;
-            s.ooo_bytes -= item.data.size();
-            s.ooo.erase(it);
-            const std::uint64_t end = item_off + item.data.size();
-            if (end <= s.next_offset) continue;
-            std::span<const std::uint8_t> rest(item.data);
-            rest = rest.subspan(static_cast<std::size_t>(s.next_offset - item_off));
-            push_in_order(c, dir, s.next_offset, rest, item.origin);
-        }
+        pull_in_order(c, dir);
     } else if (!data.empty()) {
         // Out of order: hold it until the hole is filled, within the cap.
         auto& slot = s.ooo[uoff];
@@ -839,12 +827,16 @@ void Engine::Impl::flush_gap(Connection& c, Direction dir) {
         s.http.gap(lost, frame, l);
         s.next_offset = first;
     }
+    pull_in_order(c, dir);
+    if (!s.ooo.empty()) flush_gap(c, dir);   // another hole further on
+}
+
+void Engine::Impl::pull_in_order(Connection& c, Direction dir) {
+    // Deliver buffered segments that the stream has now reached, trimming what overlaps.
+    Side& s = c.side(dir);
     while (!s.ooo.empty()) {
         auto it = s.ooo.begin();
-        if (it->first > s.next_offset) {
-            flush_gap(c, dir);
-            return;
-        }
+        if (it->first > s.next_offset) break;
         OutOfOrder item = std::move(it->second);
         const std::uint64_t item_off = it->first;
         s.ooo_bytes -= item.data.size();

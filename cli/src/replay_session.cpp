@@ -45,20 +45,33 @@ std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool 
     return make_text_renderer(std::cout, t);
 }
 
-int run_replay(const ReplayOptions& options) {
-    std::unique_ptr<capture::FileReader> reader;
+namespace {
+
+/// Opens a capture file whose link type labtool decodes; prints the reason and returns false
+/// otherwise.
+bool open_capture(const std::string& path, std::unique_ptr<capture::FileReader>& reader,
+                  std::optional<analysis::LinkType>& link) {
     try {
-        reader = std::make_unique<capture::FileReader>(options.path);
+        reader = std::make_unique<capture::FileReader>(path);
     } catch (const capture::CaptureError& e) {
         print_error(e.what());
-        return 1;
+        return false;
     }
-    const auto link = link_type_for(reader->link_type());
+    link = link_type_for(reader->link_type());
     if (!link) {
-        print_error(options.path + ": link type " + link_type_description(reader->link_type()) +
+        print_error(path + ": link type " + link_type_description(reader->link_type()) +
                     " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
-        return 1;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+int run_replay(const ReplayOptions& options) {
+    std::unique_ptr<capture::FileReader> reader;
+    std::optional<analysis::LinkType> link;
+    if (!open_capture(options.path, reader, link)) return 1;
     auto renderer = make_renderer(options.output, false, false);
     analysis::EngineOptions eo;
     eo.port = options.port;
@@ -107,18 +120,8 @@ int run_replay(const ReplayOptions& options) {
 
 int run_report(const ReportOptions& options) {
     std::unique_ptr<capture::FileReader> reader;
-    try {
-        reader = std::make_unique<capture::FileReader>(options.path);
-    } catch (const capture::CaptureError& e) {
-        print_error(e.what());
-        return 1;
-    }
-    const auto link = link_type_for(reader->link_type());
-    if (!link) {
-        print_error(options.path + ": link type " + link_type_description(reader->link_type()) +
-                    " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
-        return 1;
-    }
+    std::optional<analysis::LinkType> link;
+    if (!open_capture(options.path, reader, link)) return 1;
     std::ofstream file;
     std::ostream* out = &std::cout;
     if (options.output != "-") {

@@ -111,4 +111,36 @@ inline std::vector<std::uint8_t> syn_options(std::uint16_t mss, std::uint8_t wsc
             8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, wscale};
 }
 
+/// Builds a client↔server conversation on Ethernet/IPv4, frame by frame, keeping each side's
+/// sequence numbers (SYN and FIN count one).
+class ConversationBuilder {
+public:
+    explicit ConversationBuilder(std::uint32_t client_isn = 1055145363, std::uint32_t server_isn = 3686796847u,
+                                 std::uint16_t client_port = 52126, std::uint16_t server_port = 3000,
+                                 std::uint8_t wscale = 8)
+        : cseq_(client_isn), sseq_(server_isn), cport_(client_port), sport_(server_port), wscale_(wscale) {}
+
+    void send(bool from_client, std::uint8_t flags, const std::string& payload = {}) {
+        TcpSpec s;
+        s.sport = from_client ? cport_ : sport_;
+        s.dport = from_client ? sport_ : cport_;
+        s.seq = from_client ? cseq_ : sseq_;
+        s.ack = (flags & 0x10) ? (from_client ? sseq_ : cseq_) : 0;
+        s.flags = flags;
+        s.payload = payload;
+        if (flags & 0x02) s.options = syn_options(65495, wscale_);
+        (from_client ? cseq_ : sseq_) += static_cast<std::uint32_t>(payload.size()) + ((flags & 0x03) ? 1u : 0u);
+        frames.push_back(with_link(analysis::LinkType::ethernet, ip_packet(s), false));
+    }
+
+    std::vector<std::vector<std::uint8_t>> frames;
+
+private:
+    std::uint32_t cseq_;
+    std::uint32_t sseq_;
+    std::uint16_t cport_;
+    std::uint16_t sport_;
+    std::uint8_t wscale_;
+};
+
 }  // namespace labtool::test

@@ -15,20 +15,9 @@ namespace a = labtool::analysis;
 namespace f = a::tcp_flag;
 
 std::string render(Lang lang, bool brief, bool ladder = false) {
-    std::vector<std::vector<std::uint8_t>> frames;
-    std::uint32_t cseq = 1055145363, sseq = 3686796847u;
-    auto send = [&](bool client, std::uint8_t flags, const std::string& payload) {
-        test::TcpSpec s;
-        s.sport = client ? 52126 : 3000;
-        s.dport = client ? 3000 : 52126;
-        s.seq = client ? cseq : sseq;
-        s.ack = (flags & f::ack) ? (client ? sseq : cseq) : 0;
-        s.flags = flags;
-        s.payload = payload;
-        if (flags & f::syn) s.options = test::syn_options(65495, 8);
-        (client ? cseq : sseq) += static_cast<std::uint32_t>(payload.size()) + ((flags & (f::syn | f::fin)) ? 1 : 0);
-        frames.push_back(test::with_link(a::LinkType::ethernet, test::ip_packet(s), false));
-    };
+    test::ConversationBuilder conv;
+    auto send = [&](bool client, std::uint8_t flags, const std::string& payload) { conv.send(client, flags, payload); };
+    const auto& frames = conv.frames;
     send(true, f::syn, "");
     send(false, f::syn | f::ack, "");
     send(true, f::ack, "");

@@ -34,20 +34,8 @@ using Frames = std::vector<std::vector<std::uint8_t>>;
 /// A small conversation: handshake, GET `uri`, a 206 in 2 segments, client ACK, 3-packet close.
 /// `extra_data` more client→server and ACK pairs are inserted before the close (to make it long).
 Frames conversation(const std::string& uri, int extra_data = 0) {
-    Frames frames;
-    std::uint32_t cseq = 1055145363, sseq = 3686796847u;
-    auto send = [&](bool client, std::uint8_t flags, const std::string& payload) {
-        test::TcpSpec s;
-        s.sport = client ? 52126 : 3000;
-        s.dport = client ? 3000 : 52126;
-        s.seq = client ? cseq : sseq;
-        s.ack = (flags & f::ack) ? (client ? sseq : cseq) : 0;
-        s.flags = flags;
-        s.payload = payload;
-        if (flags & f::syn) s.options = test::syn_options(65495, 8);
-        (client ? cseq : sseq) += static_cast<std::uint32_t>(payload.size()) + ((flags & (f::syn | f::fin)) ? 1 : 0);
-        frames.push_back(test::with_link(a::LinkType::ethernet, test::ip_packet(s), false));
-    };
+    test::ConversationBuilder conv;
+    auto send = [&](bool client, std::uint8_t flags, const std::string& payload) { conv.send(client, flags, payload); };
     send(true, f::syn, "");
     send(false, f::syn | f::ack, "");
     send(true, f::ack, "");
@@ -68,7 +56,7 @@ Frames conversation(const std::string& uri, int extra_data = 0) {
     send(true, f::fin | f::ack, "");
     send(false, f::fin | f::ack, "");
     send(true, f::ack, "");
-    return frames;
+    return conv.frames;
 }
 
 std::string render(Lang lang, const Frames& frames, const std::string& title = "page-load.pcap") {
