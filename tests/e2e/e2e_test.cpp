@@ -912,3 +912,49 @@ TEST(E2E, DoctorFindsABusyPort) {
 
 }  // namespace
 }  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// Issue 4 as a user sees it: Chromium plays the MP3 from `labtool serve` with a Range request,
+// seeks it, and a reload revalidates with 304s (Cache-Control: max-age=0).
+TEST(E2E, ChromiumPlaysSeeksAndRevalidates) {
+    const fs::path chromium = "/usr/bin/chromium";
+    E2E_REQUIRE_TOOL(fs::exists(chromium), "/usr/bin/chromium");
+    TempDir dir;
+    const fs::path root = dir / "site";
+    fs::create_directories(root);
+    fs::copy_file(www_dir / "audio.mp3", root / "audio.mp3");
+    write_text(root / "index.html",
+               "<!doctype html><html><head><meta charset=\"utf-8\"><title>seek</title></head><body>"
+               "<audio id=\"a\" src=\"audio.mp3\" preload=\"auto\"></audio><p id=\"s\">start</p><script>"
+               "const a=document.getElementById('a'),s=document.getElementById('s');"
+               "a.addEventListener('loadedmetadata',()=>{s.textContent='duration '+Math.round(a.duration);a.currentTime=80;});"
+               "a.addEventListener('seeked',()=>{s.textContent+=' seeked '+Math.round(a.currentTime);});"
+               "</script></body></html>");
+    const std::uint16_t port = free_port();
+    LiveRun srv({labtool, "serve", "--port", std::to_string(port), "--root", root.string()}, dir.path(), "serve");
+    ASSERT_TRUE(srv.wait_ready()) << srv.err();
+    const fs::path profile = dir / "profile";
+    fs::create_directories(profile);
+    auto load = [&] {
+        return run_command({"timeout", "60", chromium.string(), "--headless", "--no-sandbox", "--disable-gpu",
+                            "--disable-quic", "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile.string(),
+                            "--virtual-time-budget=8000", "--dump-dom", base_url(port) + "/"},
+                           dir.path(), 75s);
+    };
+    const auto first = load();
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_NE(first.out.find("duration 90 seeked 80"), std::string::npos) << first.out;
+    const auto second = load();
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    ASSERT_EQ(srv.stop(), std::optional<int>(0));
+    const std::string log = srv.err();
+    EXPECT_NE(log.find("GET /audio.mp3 206"), std::string::npos) << log;   // Range: bytes=0-
+    EXPECT_NE(log.find("GET / 200"), std::string::npos) << log;
+    EXPECT_NE(log.find("GET / 304"), std::string::npos) << log;            // the reload revalidated
+}
+
+}  // namespace
+}  // namespace e2e
