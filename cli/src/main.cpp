@@ -28,6 +28,8 @@ constexpr const char* run_examples = R"EX(
 Examples:
   labtool run --port 3000
   labtool run --port 3000 --record session.pcap
+  labtool run --port 3000 --record session.pcapng --lang zh     (Wireshark shows the words)
+  labtool run --port 3000 --ladder                              (the sequence diagram)
   labtool run --root ~/lab1 --port 3000 --format json > events.jsonl
 Then open http://127.0.0.1:3000/ in a browser and watch the terminal; Ctrl-C stops and
 prints a summary.)EX";
@@ -98,7 +100,9 @@ int main(int argc, char** argv) {
     run_cmd->add_option("-p,--port", run.port, "TCP port to serve and capture")->default_val(3000);
     run_cmd->add_option("--root", run.root, "Folder to serve (default: the built-in lab page)");
     run_cmd->add_option("-i,--interface", run.interface, "Capture interface (default: the loopback device)");
-    run_cmd->add_option("-w,--record", run.record_path, "Also write every captured packet to this pcap file");
+    run_cmd->add_option("-w,--record", run.record_path,
+                        "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
+                        "explanation as a comment");
     run_cmd->add_option("-s,--snaplen", run.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
     run_cmd->add_option("-B,--buffer", run.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
@@ -129,7 +133,9 @@ int main(int argc, char** argv) {
     auto* cap_cmd = app.add_subcommand("capture", "Capture and explain a port live while another program serves it");
     cap_cmd->add_option("-p,--port", cap.port, "TCP port to capture")->required();
     cap_cmd->add_option("-i,--interface", cap.interface, "Capture interface (default: the loopback device)");
-    cap_cmd->add_option("-w,--record", cap.record_path, "Also write every captured packet to this pcap file");
+    cap_cmd->add_option("-w,--record", cap.record_path,
+                        "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
+                        "explanation as a comment");
     cap_cmd->add_option("-s,--snaplen", cap.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
     cap_cmd->add_option("-B,--buffer", cap.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
