@@ -8,7 +8,7 @@ if(MSVC)
 else()
   target_compile_options(labtool_warnings INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Woverloaded-virtual -Wimplicit-fallthrough)
   if(LABTOOL_WARNINGS_AS_ERRORS)
     target_compile_options(labtool_warnings INTERFACE -Werror)
   endif()

@@ -2,7 +2,6 @@
 // 3-packet close): lanes per role, one arrow per packet, the states each side enters, the HTTP
 // exchange, escaping, no external resources, both languages; the bound on long connections; and
 // (label e2e) the page rendered by Debian's headless Chromium: its DOM and a screenshot.
-// With LABTOOL_REPORT_PCAP=<file> the real-capture test writes /tmp/report-real.html from it.
 #include "frame_adapter.hpp"
 #include "html_report.hpp"
 #include "labtool/analysis/engine.hpp"
@@ -281,39 +280,5 @@ TEST(HtmlReportChromium, RendersTheDiagram) {
     EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     if (const char* keep = std::getenv("LABTOOL_REPORT_KEEP")) fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
 }
-
-// Not a check of labtool's output against expectations: builds the report of a real capture for
-// a person to look at (LABTOOL_REPORT_PCAP=/tmp/s.pcap), with a screenshot beside it.
-TEST(HtmlReportChromium, RealCaptureWhenAsked) {
-    const char* pcap = std::getenv("LABTOOL_REPORT_PCAP");
-    if (pcap == nullptr || *pcap == '\0') GTEST_SKIP() << "set LABTOOL_REPORT_PCAP=<capture> to build /tmp/report-real.html";
-    capture::FileReader reader(pcap);
-    const auto link = link_type_for(reader.link_type());
-    ASSERT_TRUE(link.has_value());
-    const char* lang_env = std::getenv("LABTOOL_REPORT_LANG");
-    const Lang lang = lang_env != nullptr && std::string(lang_env) == "zh" ? Lang::zh : Lang::en;
-    const fs::path html = "/tmp/report-real.html";
-    {
-        std::ofstream out(html);
-        auto r = make_html_report(out, lang, fs::path(pcap).filename().string());
-        a::EngineOptions eo;
-        eo.emit_packets = true;
-        a::Engine engine(eo);
-        auto sink = [&](const a::Event& e) { r->on_event(e); };
-        capture::Packet packet;
-        while (reader.next(packet) == capture::ReadStatus::packet) engine.process(to_frame(packet, *link), sink);
-        engine.finish(sink);
-        RunSummary s;
-        s.engine = engine.stats();
-        r->on_summary(s);
-    }
-    const std::string h = slurp(html);
-    EXPECT_EQ(h.find("[format error"), std::string::npos);
-    REQUIRE_CHROMIUM();
-    TempDir dir;
-    const std::string problem = screenshot(html, "/tmp/report-real.png", dir.path, "1200,4000");
-    ASSERT_TRUE(problem.empty()) << problem;
-}
-
 }  // namespace
 }  // namespace labtool::cli
