@@ -511,8 +511,9 @@ private:
     void hard_close() {
         if (phase_ == Phase::closed) return;
         phase_ = Phase::closed;
+        // close() alone: after the linger the peer has closed, and a shutdown would only fail
+        // with ENOTCONN (one wasted system call per connection).
         boost::system::error_code ec;
-        socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
         timer_.cancel();
     }
