@@ -312,6 +312,14 @@ private:
     }
 
     void render(const a::HttpRequest& e) {
+        busy_[e.stream].push_back(e.uri);
+        std::optional<std::pair<std::uint32_t, std::string>> busy_other;
+        for (const auto& [stream, pending] : busy_)
+            if (stream != e.stream && !pending.empty() && conns_.count(stream) && conns_.count(e.stream) &&
+                conns_[stream].server.port == conns_[e.stream].server.port) {
+                busy_other = std::make_pair(stream, pending.front());
+                break;
+            }
         if (opt_.brief) return;
         line(fmt::format("{} {} {} {} {}", prefix(e), paint(cyan, T(Msg::req_title)), paint(bold, e.method), e.uri,
                          e.version));
@@ -334,9 +342,14 @@ private:
         }
         if (e.index > 0) detail(T(Msg::req_keepalive, fmt::arg("n", e.index + 1)));
         if (e.uri == "/favicon.ico") detail(paint(dim, T(Msg::req_favicon)));
+        if (busy_other)
+            detail(paint(dim, T(Msg::busy_note, fmt::arg("other", busy_other->first), fmt::arg("uri", busy_other->second))));
     }
 
     void render(const a::HttpResponse& e) {
+        const bool interim = e.status >= 100 && e.status < 200 && e.status != 101;
+        if (auto it = busy_.find(e.stream); it != busy_.end() && !it->second.empty() && !interim)
+            it->second.erase(it->second.begin());
         const std::uint64_t total = e.header_bytes + e.body_bytes;
         HttpRow row;
         row.stream = e.stream;
@@ -461,7 +474,9 @@ private:
 
     void render(const a::ConnectionEnd& e) {
         open_.erase(e.stream);
-        const ConnInfo& c = conns_[e.stream];
+        const ConnInfo c = conns_[e.stream];
+        conns_.erase(e.stream);
+        busy_.erase(e.stream);
         std::string how;
         std::string closed;
         const std::string first = e.closed_first ? side(*e.closed_first) : std::string("?");
@@ -515,13 +530,13 @@ private:
             if (n) flags += fmt::format("{}{} {}", flags.empty() ? "" : ", ", n, a::analysis_flag_name(i));
         }
         if (!flags.empty()) detail(T(Msg::end_flags, fmt::arg("flags", flags)));
-        conns_.erase(e.stream);
     }
 
     std::ostream& out_;
     TextOptions opt_;
     std::map<std::uint32_t, ConnInfo> conns_;
     std::set<std::uint32_t> open_;
+    std::map<std::uint32_t, std::vector<std::string>> busy_;   // requests still waiting for an answer
     bool checksum_noted_ = false;
     bool why_four_explained_ = false;
     std::vector<ConnRow> conn_rows_;

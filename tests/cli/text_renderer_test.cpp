@@ -83,6 +83,34 @@ TEST(TextRenderer, BriefIsOneLinePerExchangeAndConnection) {
     }
 }
 
+TEST(TextRenderer, ExplainsASecondConnectionUsedWhileTheFirstIsBusy) {
+    test::ConversationBuilder a(100, 200, 52126), b(5000, 6000, 52128);
+    a.send(true, f::syn);
+    a.send(false, f::syn | f::ack);
+    a.send(true, f::ack);
+    a.send(true, f::psh | f::ack, "GET /audio.mp3 HTTP/1.1\r\nHost: x\r\n\r\n");   // not answered yet
+    b.send(true, f::syn);
+    b.send(false, f::syn | f::ack);
+    b.send(true, f::ack);
+    b.send(true, f::psh | f::ack, "GET /logo.jpg HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::vector<std::vector<std::uint8_t>> frames = a.frames;
+    frames.insert(frames.end(), b.frames.begin(), b.frames.end());
+    for (Lang lang : {Lang::en, Lang::zh}) {
+        std::ostringstream out;
+        TextOptions o;
+        o.lang = lang;
+        auto r = make_text_renderer(out, o);
+        a::Engine engine;
+        auto sink = [&](const a::Event& e) { r->on_event(e); };
+        for (std::size_t i = 0; i < frames.size(); ++i)
+            engine.process(a::Frame{a::LinkType::ethernet, {1, static_cast<std::uint32_t>(i)}, 0, frames[i]}, sink);
+        const std::string t = out.str();
+        EXPECT_NE(t.find(lang == Lang::en ? "because #0 was still busy with /audio.mp3" : "因为 #0 还在处理 /audio.mp3"),
+                  std::string::npos)
+            << t;
+    }
+}
+
 TEST(LadderRenderer, TwoLanesOneArrowPerPacketAndTheStates) {
     const std::string t = render(Lang::en, false, true);
     EXPECT_NE(t.find("browser :52126"), std::string::npos) << t;
