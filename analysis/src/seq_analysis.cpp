@@ -260,7 +260,9 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     fwd.lastsegmentflags = pa.flags;
     if (!syn && has_ack) fwd.is_first_ack = false;
 
-    // Remove the peer's segments this ACK covers; an exact match gives the ACK's RTT.
+    // Remove the peer's segments this ACK covers; an exact match gives the ACK's RTT. Marked
+    // first and removed in one pass: a cumulative ACK may cover thousands of segments.
+    bool any_gone = false;
     for (std::size_t i = rev.segments.size(); i-- > 0;) {   // newest first, as Wireshark walks
         Unacked& u = rev.segments[i];
         if (ack == u.nextseq) {
@@ -272,8 +274,10 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         } else if (gt_seq(u.nextseq, ack)) {
             continue;
         }
-        rev.segments.erase(rev.segments.begin() + static_cast<std::ptrdiff_t>(i));
+        u.gone = true;
+        any_gone = true;
     }
+    if (any_gone) std::erase_if(rev.segments, [](const Unacked& u) { return u.gone; });
 
     // Bytes in flight after this frame: the span of this side's unacknowledged segments,
     // less what the peer reported with SACK.

@@ -89,14 +89,7 @@ PcapngComments read_pcapng_comments(const std::string& path) {
             case block_idb:
                 break;
             case block_epb:
-                ++packet;
-                if (body + 20 <= end) {
-                    const std::uint32_t caplen = r.u32(body + 12);
-                    const std::size_t opts = body + 20 + pad4(caplen);
-                    if (opts <= end) read_options(r, opts, end, comments);
-                }
-                break;
-            case block_pb:
+            case block_pb:   // both: 20 bytes of fields, caplen at +12, the data, then options
                 ++packet;
                 if (body + 20 <= end) {
                     const std::uint32_t caplen = r.u32(body + 12);

@@ -168,11 +168,11 @@ private:
         j["client_state"] = state(e.client_state);
         j["server_state"] = state(e.server_state);
     }
-    static void fill(json& j, const a::HttpRequest& e) {
+    /// The fields requests and responses share.
+    template <typename Message>
+    static void fill_message(json& j, const Message& e) {
         j["from"] = side_name(e.from);
         j["index"] = e.index;
-        j["method"] = e.method;
-        j["uri"] = e.uri;
         j["version"] = e.version;
         j["headers"] = headers_json(e.headers);
         j["header_bytes"] = e.header_bytes;
@@ -182,32 +182,28 @@ private:
         j["segment_list"] = segments_json(e.segments, false);
         j["frames"] = frames_json(e.segments);
     }
+    static void fill(json& j, const a::HttpRequest& e) {
+        fill_message(j, e);
+        j["method"] = e.method;
+        j["uri"] = e.uri;
+    }
     static void fill(json& j, const a::HttpResponse& e) {
-        j["from"] = side_name(e.from);
-        j["index"] = e.index;
+        fill_message(j, e);
         j["status"] = e.status;
         j["reason"] = e.reason;
-        j["version"] = e.version;
         j["content_length"] = opt(e.content_length);
         j["content_range"] = opt(e.content_range);
         j["content_type"] = opt(e.content_type);
         j["chunked"] = e.chunked;
         j["chunk_sizes"] = e.chunk_sizes;
         j["multipart_byteranges"] = e.multipart_byteranges;
-        j["headers"] = headers_json(e.headers);
-        j["header_bytes"] = e.header_bytes;
-        j["body_bytes"] = e.body_bytes;
         j["complete"] = e.complete;
-        j["headers_truncated"] = e.headers_truncated;
         j["time_since_request"] = opt(e.time_since_request);
         j["time_to_first_byte"] = opt(e.time_to_first_byte);
         j["reassembled_in"] = e.frame;
         j["request_method"] = opt(e.request_method);
         j["request_uri"] = opt(e.request_uri);
         j["request_frame"] = e.request_frame ? json(e.request_frame) : json(nullptr);
-        j["segments"] = e.segments.size();
-        j["segment_list"] = segments_json(e.segments, false);
-        j["frames"] = frames_json(e.segments);
     }
     static void fill(json& j, const a::ResponseAcked& e) {
         j["from"] = side_name(e.from);

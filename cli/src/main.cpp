@@ -62,6 +62,21 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
                   "Also one line (text) or `packet` event (json) per TCP frame: numbers and Wireshark-style analysis flags");
 }
 
+void add_capture_options(CLI::App* cmd, labtool::cli::RunOptions& o) {
+    cmd->add_option("-i,--interface", o.interface, "Capture interface (default: the loopback device)");
+    cmd->add_option("-w,--record", o.record_path,
+                    "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
+                    "explanation as a comment");
+    cmd->add_option("-s,--snaplen", o.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
+        ->check(CLI::Range(64, 262144));
+    cmd->add_option("-B,--buffer", o.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
+        ->check(CLI::Range(1, 2048));
+    cmd->add_option("--batch-ms", o.batch_ms,
+                    "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
+                    "for tens of thousands of packets per second")
+        ->check(CLI::Range(0, 1000));
+}
+
 void add_server_options(CLI::App* cmd, labtool::cli::ServerFlags& s, std::string& dotfiles) {
     cmd->add_option("--dotfiles", dotfiles, "Serve names starting with '.' (allow) or answer 404 (deny)")
         ->check(CLI::IsMember({"allow", "deny"}))
@@ -99,18 +114,7 @@ int main(int argc, char** argv) {
     auto* run_cmd = app.add_subcommand("run", "Serve the page, capture its port on loopback and explain it live");
     run_cmd->add_option("-p,--port", run.port, "TCP port to serve and capture")->default_val(3000);
     run_cmd->add_option("--root", run.root, "Folder to serve (default: the built-in lab page)");
-    run_cmd->add_option("-i,--interface", run.interface, "Capture interface (default: the loopback device)");
-    run_cmd->add_option("-w,--record", run.record_path,
-                        "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
-                        "explanation as a comment");
-    run_cmd->add_option("-s,--snaplen", run.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
-        ->check(CLI::Range(64, 262144));
-    run_cmd->add_option("-B,--buffer", run.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
-        ->check(CLI::Range(1, 2048));
-    run_cmd->add_option("--batch-ms", run.batch_ms,
-                      "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
-                      "for tens of thousands of packets per second")
-        ->check(CLI::Range(0, 1000));
+    add_capture_options(run_cmd, run);
     run_cmd->add_option("--host", run_host, "Address to bind instead of 127.0.0.1 and ::1");
     run_cmd->add_flag("--access-log", run.access_log, "Also log one line per request on stderr");
     std::string run_dotfiles = "deny";
@@ -132,18 +136,7 @@ int main(int argc, char** argv) {
     std::string cap_format = "text";
     auto* cap_cmd = app.add_subcommand("capture", "Capture and explain a port live while another program serves it");
     cap_cmd->add_option("-p,--port", cap.port, "TCP port to capture")->required();
-    cap_cmd->add_option("-i,--interface", cap.interface, "Capture interface (default: the loopback device)");
-    cap_cmd->add_option("-w,--record", cap.record_path,
-                        "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
-                        "explanation as a comment");
-    cap_cmd->add_option("-s,--snaplen", cap.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
-        ->check(CLI::Range(64, 262144));
-    cap_cmd->add_option("-B,--buffer", cap.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
-        ->check(CLI::Range(1, 2048));
-    cap_cmd->add_option("--batch-ms", cap.batch_ms,
-                      "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
-                      "for tens of thousands of packets per second")
-        ->check(CLI::Range(0, 1000));
+    add_capture_options(cap_cmd, cap);
     add_output_options(cap_cmd, cap.output, cap_format);
     cap_cmd->footer(capture_examples);
 

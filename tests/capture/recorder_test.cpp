@@ -18,14 +18,7 @@ namespace {
 
 using test::ScratchDir;
 
-// An Ethernet + IPv4 + TCP SYN from 127.0.0.1:40000 to 127.0.0.1:8080 (checksums not checked).
-std::vector<std::uint8_t> syn_frame() {
-    return {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00,              // Ethernet, IPv4
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,  // IPv4
-        0x9c, 0x40, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,  // TCP
-    };
-}
+using test::syn_frame;
 
 bool tshark_available() { return std::system("command -v tshark >/dev/null 2>&1") == 0; }
 

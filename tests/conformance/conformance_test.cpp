@@ -750,7 +750,9 @@ TEST_F(WithOptions, SlowHeadersAreCutOffByTheHeaderTimeout) {
     }
     if (!closed) {
         const auto r = c.read_response(false, 3s);
-        if (r) EXPECT_EQ(r->status, 408);
+        if (r) {
+            EXPECT_EQ(r->status, 408);
+        }
     }
     EXPECT_LE(conformance::Clock::now() - start, 4s);
 }

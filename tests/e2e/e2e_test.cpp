@@ -401,21 +401,6 @@ struct TsharkFrame {
     std::string method, uri, code;
 };
 
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> r;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            r.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    r.push_back(cur);
-    return r;
-}
-
 // GET /audio.mp3, read the first bytes of the response, then an abortive close (SO_LINGER 0):
 // the client's kernel sends RST instead of FIN. (curl --max-time is not reliable for this on
 // loopback: the whole file can fit in the socket buffers before curl gives up.)

@@ -32,6 +32,22 @@ namespace e2e {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+/// Splits at every `sep` (empty fields kept).
+inline std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> r;
+    std::string cur;
+    for (char c : s) {
+        if (c == sep) {
+            r.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    r.push_back(cur);
+    return r;
+}
+
 inline std::string read_text(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::ostringstream ss;

@@ -3,6 +3,8 @@
 // fact, the frames compared, agreed, documented differences and disagreements (with examples).
 #pragma once
 
+#include "process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,20 +23,7 @@ namespace oracle {
 
 using json = nlohmann::json;
 
-inline std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> r;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            r.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    r.push_back(cur);
-    return r;
-}
+using e2e::split;
 
 // ---------------------------------------------------------------------------------------------
 // tshark

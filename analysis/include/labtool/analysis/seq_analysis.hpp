@@ -81,6 +81,7 @@ private:
         std::uint32_t seq;
         std::uint32_t nextseq;
         std::int64_t ts;
+        bool gone = false;   // acknowledged: removed after the ACK's walk
     };
     struct Flow {
         bool base_set = false;
