@@ -36,6 +36,17 @@ std::string_view event_name(const Event& event) noexcept {
     return std::visit(Namer{}, event);
 }
 
+std::string to_string(const Endpoint& e) {
+    const std::string ip = to_string(e.address);
+    return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
 namespace {
 
 constexpr std::size_t max_deliveries_tracked = 64;
@@ -113,9 +124,6 @@ struct Side {
     bool base_known = false;      // isn below is meaningful (from a SYN, or inferred)
     bool syn_seen = false;
     std::uint32_t isn = 0;        // base of relative numbers: relative seq = seq - isn
-    std::optional<std::uint16_t> mss;
-    std::optional<std::uint8_t> wscale;
-    bool sack_perm = false;
     bool fin_sent = false;
     bool fin_acked = false;
     std::uint32_t fin_seq = 0;    // sequence number the FIN occupies
@@ -175,12 +183,6 @@ public:
 protected:
     ~ConnectionHost() = default;
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-    });
-}
 
 struct SideListener final : HttpListener {
     ConnectionHost* host = nullptr;
@@ -623,15 +625,16 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         e.wscale = seg.options.wscale;
         e.sack_perm = seg.options.sack_permitted;
         e.timestamps = seg.options.ts_val.has_value();
+        // A repeated SYN (same ISN) is a retransmission; the first one sets the side's base.
+        e.retransmission = s.syn_seen && seg.seq == s.isn;
+        const bool first_syn = !s.syn_seen;
+        if (first_syn) {
+            s.syn_seen = true;
+            s.set_base(seg.seq);
+        }
         if (!seg.has(tcp_flag::ack)) {
             e.step = 1;
-            e.retransmission = s.syn_seen && seg.seq == s.isn;
-            if (!s.syn_seen) {
-                s.syn_seen = true;
-                s.set_base(seg.seq);
-                s.mss = seg.options.mss;
-                s.wscale = seg.options.wscale;
-                s.sack_perm = seg.options.sack_permitted;
+            if (first_syn) {
                 // Simultaneous open (RFC 9293 §3.5, figure 8): both sides sent a SYN; each
                 // that receives the other's SYN in SYN-SENT moves to SYN-RECEIVED.
                 s.state = r.state == TcpState::syn_sent ? TcpState::syn_received : TcpState::syn_sent;
@@ -640,15 +643,7 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
             c.handshake_step = std::max(c.handshake_step, 1);
         } else {
             e.step = 2;
-            e.retransmission = s.syn_seen && seg.seq == s.isn;
-            if (!s.syn_seen) {
-                s.syn_seen = true;
-                s.set_base(seg.seq);
-                s.mss = seg.options.mss;
-                s.wscale = seg.options.wscale;
-                s.sack_perm = seg.options.sack_permitted;
-                s.state = TcpState::syn_received;
-            }
+            if (first_syn) s.state = TcpState::syn_received;
             if (!r.base_known) r.set_base(seg.ack - 1);
             e.peer_isn = r.isn;
             e.ack_is_peer_isn_plus_1 = seg.ack == r.isn + 1;

@@ -246,7 +246,6 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     if (gt_seq(nextseq, fwd.nextseq) || fwd.nextseq == 0) {
         if (!probe) {
             fwd.nextseq = nextseq;
-            fwd.nextseq_frame = frame;
             fwd.nextseq_time = now;
         }
     }

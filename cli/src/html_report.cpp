@@ -115,21 +115,9 @@ std::string shorten(const std::string& s, std::size_t max) {
     return s;
 }
 
-std::string endpoint(const a::Endpoint& e) {
-    const std::string ip = a::to_string(e.address);
-    return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
-}
-
-bool iequals(std::string_view x, std::string_view y) {
-    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char p, char q) {
-        auto lower = [](char ch) { return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch; };
-        return lower(p) == lower(q);
-    });
-}
-
 std::optional<std::string> header(const std::vector<a::HttpHeader>& headers, std::string_view name) {
     for (const auto& h : headers)
-        if (iequals(h.name, name)) return h.value;
+        if (a::iequals(h.name, name)) return h.value;
     return std::nullopt;
 }
 
@@ -555,8 +543,8 @@ private:
             if (rows++ == max_table_rows) break;
             const std::string id = c.drawn ? "<a href=\"#conn-" + std::to_string(stream) + "\">#" + std::to_string(stream) + "</a>"
                                            : "#" + std::to_string(stream);
-            h += "<tr><td>" + id + "</td><td class=\"mono\">" + esc(endpoint(c.client)) + "</td><td class=\"mono\">" +
-                 esc(endpoint(c.server)) + "</td>";
+            h += "<tr><td>" + id + "</td><td class=\"mono\">" + esc(a::to_string(c.client)) + "</td><td class=\"mono\">" +
+                 esc(a::to_string(c.server)) + "</td>";
             if (c.end) {
                 h += fmt::format("<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                                  "<td class=\"num\">{:.3f} s</td>",
@@ -577,8 +565,8 @@ private:
 
     void write_connection(std::string& h, const Conn& c) const {
         h += "<section class=\"conn\" id=\"conn-" + std::to_string(c.stream) + "\">\n";
-        h += "<h2>" + H(Msg::conn_opened, fmt::arg("stream", c.stream), fmt::arg("client", endpoint(c.client)),
-                        fmt::arg("server", endpoint(c.server))) + "</h2>\n";
+        h += "<h2>" + H(Msg::conn_opened, fmt::arg("stream", c.stream), fmt::arg("client", a::to_string(c.client)),
+                        fmt::arg("server", a::to_string(c.server))) + "</h2>\n";
         // How it went, in the catalogue's words.
         std::vector<std::string> notes;
         if (!c.handshake_seen) notes.push_back(T(Msg::conn_midstream));
@@ -703,7 +691,7 @@ private:
                              "<text class=\"lane-name\" x=\"{}\" y=\"29\" text-anchor=\"middle\">{}</text>"
                              "<text class=\"lane-addr\" x=\"{}\" y=\"46\" text-anchor=\"middle\">{}</text></g>\n",
                              client ? "client" : "server", x - lane_box_w / 2, lane_box_w, x, esc(lane_name(c, client)), x,
-                             esc(endpoint(ep)));
+                             esc(a::to_string(ep)));
         }
 
         // Lifelines (dashed across the omitted packets).
@@ -894,7 +882,7 @@ private:
             field(h, Msg::rep_f_frame, std::to_string(p.frame));
             field(h, Msg::rep_f_time, fmt::format("{:.6f} s", p.time));
             field(h, Msg::rep_f_direction, esc(T(c2s ? Msg::arrow_c2s : Msg::arrow_s2c) + "  (" +
-                                               endpoint(c2s ? c.client : c.server) + " → " + endpoint(c2s ? c.server : c.client) + ")"));
+                                               a::to_string(c2s ? c.client : c.server) + " → " + a::to_string(c2s ? c.server : c.client) + ")"));
             field(h, Msg::rep_f_flags, esc(flags_or_none(p.flags)) + fmt::format(" <span class=\"muted\">(0x{:02x})</span>", p.flags));
             field(h, Msg::rep_f_seq, H(Msg::rep_rel_raw, fmt::arg("rel", p.seq_rel), fmt::arg("raw", p.seq_raw)));
             field(h, Msg::rep_f_ack,

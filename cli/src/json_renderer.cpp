@@ -13,11 +13,6 @@ namespace a = labtool::analysis;
 
 const char* side_name(a::Direction d) { return d == a::Direction::client_to_server ? "client" : "server"; }
 
-std::string endpoint(const a::Endpoint& e) {
-    const std::string ip = a::to_string(e.address);
-    return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
-}
-
 std::string state(a::TcpState s) { return std::string(a::state_name(s)); }
 
 template <typename T>
@@ -142,8 +137,8 @@ private:
         j["ts_ecr"] = opt(e.ts_ecr);
     }
     static void fill(json& j, const a::ConnectionOpened& e) {
-        j["client"] = endpoint(e.client);
-        j["server"] = endpoint(e.server);
+        j["client"] = a::to_string(e.client);
+        j["server"] = a::to_string(e.server);
         j["handshake_seen"] = e.handshake_seen;
     }
     static void fill(json& j, const a::Handshake& e) {
@@ -247,8 +242,8 @@ private:
         j["reason"] = e.reason;
     }
     static void fill(json& j, const a::ConnectionEnd& e) {
-        j["client"] = endpoint(e.client);
-        j["server"] = endpoint(e.server);
+        j["client"] = a::to_string(e.client);
+        j["server"] = a::to_string(e.server);
         j["close_kind"] = e.close_kind == a::CloseKind::fin ? "fin" : e.close_kind == a::CloseKind::rst ? "rst" : "open";
         j["closed_first"] = e.closed_first ? json(side_name(*e.closed_first)) : json(nullptr);
         j["client_state"] = state(e.client_state);

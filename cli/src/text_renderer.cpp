@@ -23,17 +23,6 @@ constexpr std::uint32_t ethernet_mss = 1460;
 constexpr std::size_t segments_shown = 12;
 constexpr std::size_t summary_rows_kept = 500;   // per table; the rest are counted
 
-std::string endpoint(const a::Endpoint& e) {
-    const std::string ip = a::to_string(e.address);
-    return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
-}
-
-bool iequals(std::string_view x, std::string_view y) {
-    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char p, char q) {
-        return std::tolower(static_cast<unsigned char>(p)) == std::tolower(static_cast<unsigned char>(q));
-    });
-}
-
 bool is_loopback(const a::IpAddress& ip) {
     if (!ip.v6) return ip.bytes[0] == 127;
     for (std::size_t i = 0; i < 15; ++i)
@@ -225,8 +214,8 @@ private:
         }
         line("");
         line(prefix(e) + " " +
-             paint(bold, T(Msg::conn_opened, fmt::arg("stream", e.stream), fmt::arg("client", endpoint(e.client)),
-                           fmt::arg("server", endpoint(e.server)))));
+             paint(bold, T(Msg::conn_opened, fmt::arg("stream", e.stream), fmt::arg("client", a::to_string(e.client)),
+                           fmt::arg("server", a::to_string(e.server)))));
         if (!e.handshake_seen) detail(T(Msg::conn_midstream));
         if (!checksum_noted_ && is_loopback(e.client.address)) {
             checksum_noted_ = true;
@@ -299,9 +288,9 @@ private:
     void explain_headers(const std::vector<a::HttpHeader>& headers, const std::vector<std::pair<std::string_view, Msg>>& wanted) {
         for (const auto& [name, msg] : wanted)
             for (const auto& h : headers)
-                if (iequals(h.name, name)) {
+                if (a::iequals(h.name, name)) {
                     Msg m = msg;
-                    if (msg == Msg::hdr_connection_keep_alive && iequals(h.value, "close")) m = Msg::hdr_connection_close;
+                    if (msg == Msg::hdr_connection_keep_alive && a::iequals(h.value, "close")) m = Msg::hdr_connection_close;
                     detail(fmt::format("{}: {}   {}", h.name, h.value, paint(dim, "← " + T(m))));
                 }
     }
@@ -495,14 +484,14 @@ private:
                 break;
         }
         if (conn_rows_.size() < summary_rows_kept)
-            conn_rows_.push_back({e.stream, endpoint(e.client), e.requests, e.client_to_server.bytes,
+            conn_rows_.push_back({e.stream, a::to_string(e.client), e.requests, e.client_to_server.bytes,
                                   e.server_to_client.bytes, e.client_to_server.packets + e.server_to_client.packets,
                                   e.duration, closed});
         else
             ++conn_rows_dropped_;
         if (opt_.brief) {
-            line(T(Msg::brief_connection, fmt::arg("stream", e.stream), fmt::arg("client", endpoint(e.client)),
-                   fmt::arg("server", endpoint(e.server)), fmt::arg("how", how), fmt::arg("requests", e.requests),
+            line(T(Msg::brief_connection, fmt::arg("stream", e.stream), fmt::arg("client", a::to_string(e.client)),
+                   fmt::arg("server", a::to_string(e.server)), fmt::arg("how", how), fmt::arg("requests", e.requests),
                    fmt::arg("packets", e.client_to_server.packets + e.server_to_client.packets),
                    fmt::arg("duration", fmt::format("{:.3f}", e.duration))));
             return;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -30,6 +31,12 @@ struct Endpoint {
     IpAddress address;
     std::uint16_t port = 0;
 };
+
+/// "127.0.0.1:52126" or "[::1]:3000".
+std::string to_string(const Endpoint& endpoint);
+
+/// ASCII case-insensitive equality, as HTTP field names compare (RFC 9110 §5.1).
+bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// First packet of a connection. `handshake_seen` is false when the capture picked the
 /// connection up mid-stream (then sequence numbers are relative to the first byte seen).

@@ -91,7 +91,6 @@ private:
         std::uint32_t window = 0;      // last raw window sent
         bool window_seen = false;
         std::uint32_t nextseq = 0;
-        std::uint64_t nextseq_frame = 0;
         std::int64_t nextseq_time = 0;
         std::uint32_t maxseqtobeacked = 0;
         std::uint32_t lastack = 0;
