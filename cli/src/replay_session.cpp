@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 namespace labtool::cli {
@@ -66,6 +67,20 @@ bool open_capture(const std::string& path, std::unique_ptr<capture::FileReader>&
     return true;
 }
 
+/// Hands every frame of the file to `on_frame` (numbered from 1). Returns the warning for a
+/// file cut off in the middle of a record (everything before it has been handed over).
+std::optional<std::string> read_capture(capture::FileReader& reader, analysis::LinkType link, const std::string& path,
+                                        const std::function<void(std::uint64_t, const analysis::Frame&)>& on_frame) {
+    capture::Packet packet;
+    for (std::uint64_t frame = 1;; ++frame) {
+        const capture::ReadStatus status = reader.next(packet);
+        if (status == capture::ReadStatus::end) return std::nullopt;
+        if (status == capture::ReadStatus::truncated)
+            return path + " is cut off: " + reader.error() + " (every packet before that point was analysed)";
+        on_frame(frame, to_frame(packet, link));
+    }
+}
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options) {
@@ -80,7 +95,6 @@ int run_replay(const ReplayOptions& options) {
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
 
     RunSummary summary;
-    capture::Packet packet;
     int exit_code = 0;
     capture::PcapngComments comments = capture::read_pcapng_comments(options.path);
     bool own = false;
@@ -89,19 +103,8 @@ int run_replay(const ReplayOptions& options) {
         if (!options.output.brief) renderer->on_comment(0, c);
     }
     if (own || options.output.brief) comments.packets.clear();   // labtool's own words are regenerated below
-    std::uint64_t frame = 0;
     analysis::Timestamp first_ts;
-    for (;;) {
-        const capture::ReadStatus status = reader->next(packet);
-        if (status == capture::ReadStatus::end) break;
-        if (status == capture::ReadStatus::truncated) {
-            summary.warning = options.path + " is cut off: " + reader->error() +
-                              " (every packet before that point was analysed)";
-            exit_code = 1;
-            break;
-        }
-        const analysis::Frame fr = to_frame(packet, *link);
-        ++frame;
+    summary.warning = read_capture(*reader, *link, options.path, [&](std::uint64_t frame, const analysis::Frame& fr) {
         if (frame == 1) first_ts = fr.ts;
         renderer->on_frame(frame, static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9, fr);
         engine.process(fr, sink);
@@ -109,7 +112,8 @@ int run_replay(const ReplayOptions& options) {
             const auto it = comments.packets.find(frame);
             if (it != comments.packets.end()) renderer->on_comment(frame, it->second);
         }
-    }
+    });
+    if (summary.warning) exit_code = 1;
     engine.finish(sink);
     summary.engine = engine.stats();
     renderer->on_summary(summary);
@@ -144,18 +148,9 @@ int run_report(const ReportOptions& options) {
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
     RunSummary summary;
     int exit_code = 0;
-    capture::Packet packet;
-    for (;;) {
-        const capture::ReadStatus status = reader->next(packet);
-        if (status == capture::ReadStatus::end) break;
-        if (status == capture::ReadStatus::truncated) {
-            summary.warning = options.path + " is cut off: " + reader->error() +
-                              " (every packet before that point was analysed)";
-            exit_code = 1;
-            break;
-        }
-        engine.process(to_frame(packet, *link), sink);
-    }
+    summary.warning = read_capture(*reader, *link, options.path,
+                                   [&](std::uint64_t, const analysis::Frame& fr) { engine.process(fr, sink); });
+    if (summary.warning) exit_code = 1;
     engine.finish(sink);
     summary.engine = engine.stats();
     renderer->on_summary(summary);   // writes the whole document
