@@ -144,6 +144,10 @@ std::int64_t mtime_ns(const struct stat& st) {
     return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+std::int64_t ctime_ns_of(const struct stat& st) {
+    return static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+}
+
 // Strong validator from size and modification time (nanoseconds), like nginx's "mtime-size".
 std::string make_etag(std::uint64_t size, std::int64_t mtime) {
     char buf[64];
@@ -207,28 +211,47 @@ std::string_view reason_phrase(unsigned status) {
     }
 }
 
-std::shared_ptr<const FileCache::Entry> FileCache::find(const std::string& key, const Entry& current) const {
+FileMeta::FileMeta(const struct stat& st, std::string_view path)
+    : size(static_cast<std::uint64_t>(st.st_size)),
+      mtime_ns(labtool::server::detail::mtime_ns(st)),
+      mtime(std::chrono::seconds{st.st_mtim.tv_sec}),
+      etag(make_etag(size, mtime_ns)),
+      last_modified(http_date(mtime)),
+      content_type(mime_type(extension_of(path))) {}
+
+FileCache::Entry::Entry(std::string file, const struct stat& st, FileMeta m, std::shared_ptr<const std::string> bytes)
+    : path(std::move(file)),
+      dev(static_cast<std::uint64_t>(st.st_dev)),
+      ino(static_cast<std::uint64_t>(st.st_ino)),
+      ctime_ns(ctime_ns_of(st)),
+      meta(std::move(m)),
+      data(std::move(bytes)) {}
+
+bool FileCache::Entry::describes(const struct stat& st) const {
+    return S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_dev) == dev &&
+           static_cast<std::uint64_t>(st.st_ino) == ino && static_cast<std::uint64_t>(st.st_size) == meta.size &&
+           mtime_ns(st) == meta.mtime_ns && ctime_ns_of(st) == ctime_ns;
+}
+
+std::shared_ptr<const FileCache::Entry> FileCache::find(const std::string& key) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(key);
-    if (it == entries_.end()) return nullptr;
-    const Entry& e = *it->second;
-    if (e.dev != current.dev || e.ino != current.ino || e.size != current.size || e.mtime_ns != current.mtime_ns)
-        return nullptr;
-    return it->second;
+    return it == entries_.end() ? nullptr : it->second;
 }
 
 void FileCache::insert(const std::string& key, std::shared_ptr<const Entry> entry) {
-    if (entry->size > max_bytes_) return;
+    const std::uint64_t size = entry->meta.size;
+    if (size > max_bytes_) return;
     std::unique_lock lock(mutex_);
     if (auto it = entries_.find(key); it != entries_.end()) {
-        bytes_ -= it->second->size;
+        bytes_ -= it->second->meta.size;
         entries_.erase(it);
     }
-    if (bytes_ + entry->size > max_bytes_) {  // simple and bounded: start over
+    if (bytes_ + size > max_bytes_) {  // simple and bounded: start over
         entries_.clear();
         bytes_ = 0;
     }
-    bytes_ += entry->size;
+    bytes_ += size;
     entries_.emplace(key, std::move(entry));
 }
 
@@ -276,6 +299,11 @@ Response FileServer::handle(const RequestHeader& req) const {
     }
     if (rel.empty()) rel = ".";
 
+    // Small unchanged files: from memory after one stat, without opening anything.
+    std::string cache_key = rel;
+    if (target.trailing_slash) cache_key += '/';
+    if (auto entry = fresh_entry(cache_key)) return serve_file(req, entry->meta, entry.get(), UniqueFd{}, head);
+
     int err = 0;
     UniqueFd fd(open_beneath(root_fd_.get(), root_, rel, err));
     if (!fd) return from_open_error(err, head);
@@ -309,16 +337,43 @@ Response FileServer::handle(const RequestHeader& req) const {
         return not_found(head);  // "/file.txt/" names a directory that does not exist
     }
     if (!S_ISREG(st.st_mode)) return not_found(head);  // no FIFOs, sockets or devices
-    return serve_file(req, std::move(fd), st, served, head);
+    FileMeta meta(st, served);
+    if (!head && meta.size > 0 && meta.size <= options_.max_cached_file_bytes) {
+        if (auto data = read_whole(fd.get(), meta.size)) {
+            auto entry = std::make_shared<FileCache::Entry>(served, st, std::move(meta), std::move(data));
+            entry->fields_200 = fields_200(entry->meta);
+            cache_.insert(cache_key, entry);
+            return serve_file(req, entry->meta, entry.get(), UniqueFd{}, head);
+        }
+    }
+    return serve_file(req, meta, nullptr, std::move(fd), head);
 }
 
-Response FileServer::serve_file(const RequestHeader& req, UniqueFd fd, const struct stat& st, const std::string& rel,
-                                bool head) const {
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const std::int64_t mtime = mtime_ns(st);
-    const std::string etag = make_etag(size, mtime);
-    const auto mtime_sys = std::chrono::system_clock::time_point{std::chrono::seconds{st.st_mtim.tv_sec}};
-    const std::string last_modified = http_date(mtime_sys);
+std::shared_ptr<const FileCache::Entry> FileServer::fresh_entry(const std::string& cache_key) const {
+    auto entry = cache_.find(cache_key);
+    if (!entry) return nullptr;
+    struct stat st {};
+    if (::fstatat(root_fd_.get(), entry->path.c_str(), &st, 0) != 0 || !entry->describes(st)) return nullptr;
+    return entry;
+}
+
+std::string FileServer::fields_200(const FileMeta& meta) const {
+    Response res;
+    res.add("Content-Type", meta.content_type);
+    res.add("Content-Length", std::to_string(meta.size));
+    res.add("Last-Modified", meta.last_modified);
+    res.add("ETag", meta.etag);
+    res.add("Accept-Ranges", "bytes");
+    res.add("Cache-Control", cache_control_);
+    if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
+    return std::move(res.fields);
+}
+
+Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached,
+                                UniqueFd fd, bool head) const {
+    const std::uint64_t size = meta.size;
+    const std::string& etag = meta.etag;
+    const auto mtime_sys = meta.mtime;
 
     // RFC 9110 section 13.2.2: preconditions in this order, all before Range.
     // 1. If-Match (strong comparison), else 2. If-Unmodified-Since: false -> 412.
@@ -341,7 +396,7 @@ Response FileServer::serve_file(const RequestHeader& req, UniqueFd fd, const str
         Response res;
         res.status = 304;
         res.add("ETag", etag);
-        res.add("Last-Modified", last_modified);
+        res.add("Last-Modified", meta.last_modified);
         res.add("Cache-Control", cache_control_);
         if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
         return res;
@@ -378,46 +433,30 @@ Response FileServer::serve_file(const RequestHeader& req, UniqueFd fd, const str
         res.status = 206;  // section 15.3.7
         res.offset = range.range.first;
         res.length = range.range.last - range.range.first + 1;
-    }
-    res.add("Content-Type", mime_type(extension_of(rel)));
-    res.add("Content-Length", std::to_string(res.length));
-    if (res.status == 206) {
+        res.add("Content-Type", meta.content_type);
+        res.add("Content-Length", std::to_string(res.length));
         res.add("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
                                      std::to_string(range.range.last) + "/" + std::to_string(size));
+        res.add("Last-Modified", meta.last_modified);
+        res.add("ETag", etag);
+        res.add("Accept-Ranges", "bytes");
+        res.add("Cache-Control", cache_control_);
+        if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
+    } else if (cached != nullptr) {
+        res.fields = cached->fields_200;
+    } else {
+        res.fields = fields_200(meta);
     }
-    res.add("Last-Modified", last_modified);
-    res.add("ETag", etag);
-    res.add("Accept-Ranges", "bytes");
-    res.add("Cache-Control", cache_control_);
-    if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
 
     if (head || res.length == 0) {
         res.kind = BodyKind::none;
-        return res;
+    } else if (cached != nullptr) {
+        res.kind = BodyKind::shared;
+        res.shared = cached->data;
+    } else {
+        res.kind = BodyKind::file;
+        res.file = std::move(fd);
     }
-    if (size <= options_.max_cached_file_bytes) {
-        FileCache::Entry current;
-        current.dev = static_cast<std::uint64_t>(st.st_dev);
-        current.ino = static_cast<std::uint64_t>(st.st_ino);
-        current.size = size;
-        current.mtime_ns = mtime;
-        auto entry = cache_.find(rel, current);
-        if (!entry) {
-            if (auto data = read_whole(fd.get(), size)) {
-                current.data = std::move(data);
-                auto fresh = std::make_shared<const FileCache::Entry>(std::move(current));
-                cache_.insert(rel, fresh);
-                entry = std::move(fresh);
-            }
-        }
-        if (entry) {
-            res.kind = BodyKind::shared;
-            res.shared = entry->data;
-            return res;
-        }
-    }
-    res.kind = BodyKind::file;
-    res.file = std::move(fd);
     return res;
 }
 

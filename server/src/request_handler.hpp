@@ -36,23 +36,44 @@ struct FileServerOptions {
     std::uint64_t max_cache_bytes = 64 * 1024 * 1024;
 };
 
-/// Small files kept in memory, keyed by their path below the root and revalidated on every
-/// request against the file's device, inode, size and modification time (nanoseconds).
+/// What the response headers say about one version of a file, formatted once.
+struct FileMeta {
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::chrono::system_clock::time_point mtime;  // whole seconds, as HTTP dates have them
+    std::string etag;                             // strong: "size-mtime_ns" in hex
+    std::string last_modified;                    // IMF-fixdate
+    std::string content_type;
+
+    FileMeta(const struct stat& st, std::string_view path);
+};
+
+/// Small files kept in memory, keyed by the request path below the root ("dir/" for a folder's
+/// index.html). An entry is used only while the file it was read from is unchanged: same
+/// device, inode, size, modification and change time (nanoseconds; a chmod changes the latter).
+/// That check is one stat(2) of the path, no open: if the path now leads somewhere else (a
+/// swapped symlink), the inode differs and the request takes the full path, openat2 included.
 /// Thread-safe.
 class FileCache {
 public:
     struct Entry {
+        std::string path;  // the file read, relative to the root (the index.html for "dir/")
         std::uint64_t dev = 0;
         std::uint64_t ino = 0;
-        std::uint64_t size = 0;
-        std::int64_t mtime_ns = 0;
+        std::int64_t ctime_ns = 0;
+        FileMeta meta;
+        std::string fields_200;  // the header block of a plain 200 response
         std::shared_ptr<const std::string> data;
+
+        Entry(std::string file, const struct stat& st, FileMeta m, std::shared_ptr<const std::string> bytes);
+        /// Whether `st` (from stat) still describes the file this entry was read from.
+        [[nodiscard]] bool describes(const struct stat& st) const;
     };
 
     explicit FileCache(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
 
-    /// The cached entry for `key` if it still describes the same file version; else null.
-    std::shared_ptr<const Entry> find(const std::string& key, const Entry& current) const;
+    /// The entry for `key`, if any (not yet revalidated).
+    std::shared_ptr<const Entry> find(const std::string& key) const;
 
     /// Stores `entry` (replacing an older version); clears the cache first if it would overflow.
     void insert(const std::string& key, std::shared_ptr<const Entry> entry);
@@ -75,8 +96,13 @@ public:
     Response handle(const RequestHeader& req) const;
 
 private:
-    Response serve_file(const RequestHeader& req, UniqueFd fd, const struct stat& st, const std::string& rel,
+    /// The response for a regular file: from `cached` (its bytes in memory) or else from `fd`.
+    Response serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached, UniqueFd fd,
                         bool head) const;
+    /// `cache_key` served from memory if it is cached and unchanged on disk; else nothing.
+    std::shared_ptr<const FileCache::Entry> fresh_entry(const std::string& cache_key) const;
+    /// The header block of a 200 response for `meta` (also the start of a 206's).
+    std::string fields_200(const FileMeta& meta) const;
     Response listing(int dir_fd, const NormalizedTarget& target, bool head) const;
 
     std::filesystem::path root_;

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -44,6 +45,7 @@ namespace {
 constexpr std::uint64_t max_request_body_bytes = 64 * 1024;   // bodies are read and discarded
 constexpr std::chrono::seconds send_timeout{30};              // without any progress, slow readers
 constexpr std::chrono::seconds linger_timeout{2};             // drain after our FIN, then close
+constexpr std::chrono::milliseconds sweep_interval{250};      // how often deadlines are checked
 constexpr std::chrono::milliseconds accept_retry_delay{100};  // after EMFILE and friends
 constexpr std::size_t linger_buffer_bytes = 4096;
 constexpr int max_write_rounds = 16;                          // sends per turn before yielding
@@ -109,7 +111,7 @@ class Listener;
 // by shared_ptr, so it outlives the Server until the last handler has run.
 struct ServerState {
     ServerState(net::io_context& io_context, ServerConfig server_config)
-        : io(io_context), config(std::move(server_config)) {}
+        : io(io_context), config(std::move(server_config)), sweep_timer(net::make_strand(io_context)) {}
 
     net::io_context& io;
     ServerConfig config;
@@ -122,10 +124,16 @@ struct ServerState {
     bool started = false;
     bool stopped = false;
     std::vector<std::shared_ptr<Listener>> listeners;
-    std::vector<std::weak_ptr<Session>> sessions;
+    std::vector<std::weak_ptr<Session>> sessions;  // ended ones are dropped by the sweep
+
+    // Deadlines (idle, header, send, linger) are checked by one periodic sweep instead of a timer
+    // per connection; on its own strand, cancelled by stop().
+    net::steady_timer sweep_timer;
 
     /// Adds a live session; false once stop() has run (the caller then drops the connection).
     bool register_session(const std::shared_ptr<Session>& session);
+    /// Forgets ended sessions and lets each live one check its deadline.
+    void sweep();
     bool is_stopped() {
         std::lock_guard lock(mutex);
         return stopped;
@@ -161,17 +169,27 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), state_(std::move(state)) {
+        : socket_(std::move(socket)), state_(std::move(state)) {
         ++state_->connections;
         boost::system::error_code ec;
-        auto ep = socket_.remote_endpoint(ec);
-        client_ = ec ? std::string("?") : format_endpoint(ep);
+        if (state_->config.access_log) client();  // now, while the peer is surely still known
         socket_.non_blocking(true, ec);  // the write loop calls sendmsg/sendfile directly
         socket_.set_option(tcp::no_delay(true), ec);
     }
     ~Session() { --state_->connections; }
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
+
+    /// "127.0.0.1:54321", for log lines; looked up once, on first use (no system call at all
+    /// when nothing is logged).
+    const std::string& client() {
+        if (client_.empty()) {
+            boost::system::error_code ec;
+            auto ep = socket_.remote_endpoint(ec);
+            client_ = ec ? std::string("?") : format_endpoint(ep);
+        }
+        return client_;
+    }
 
     void run() { net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
 
@@ -184,25 +202,27 @@ private:
     enum class Phase { reading, writing, lingering, closed };
 
     // ---- deadline -------------------------------------------------------------------------
+    // No timer per connection: the server's sweep (ServerState::sweep, a few times a second)
+    // compares each session's deadline with the clock and posts on_deadline to the session's
+    // strand once it has passed. Moving a deadline is one atomic store, never a system call.
     void set_deadline(std::chrono::steady_clock::duration d) {
-        deadline_ = std::chrono::steady_clock::now() + d;
-        if (!timer_armed_) {
-            arm_timer();
-        } else if (deadline_ < timer_.expiry()) {
-            timer_.cancel();  // on_timer re-arms for the earlier deadline
-        }
+        deadline_.store((std::chrono::steady_clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
     }
 
-    void arm_timer() {
-        timer_armed_ = true;
-        timer_.expires_at(deadline_);
-        timer_.async_wait(beast::bind_front_handler(&Session::on_timer, shared_from_this()));
+public:
+    /// Called by the sweep on any thread: posts on_deadline if this session's deadline passed.
+    void check_deadline(std::chrono::steady_clock::time_point now) {
+        if (now.time_since_epoch().count() < deadline_.load(std::memory_order_relaxed)) return;
+        if (deadline_posted_.exchange(true, std::memory_order_acq_rel)) return;
+        net::post(socket_.get_executor(), beast::bind_front_handler(&Session::on_deadline, shared_from_this()));
     }
 
-    void on_timer(beast::error_code /*ec*/) {
-        timer_armed_ = false;
+private:
+    void on_deadline() {
+        deadline_posted_.store(false, std::memory_order_release);
         if (phase_ == Phase::closed) return;
-        if (std::chrono::steady_clock::now() < deadline_) return arm_timer();
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        if (now < deadline_.load(std::memory_order_relaxed)) return;  // moved later meanwhile
         boost::system::error_code ec;
         switch (phase_) {
             case Phase::reading:
@@ -311,7 +331,7 @@ private:
         }
         // end_of_stream (client closed), reset, aborted by stop().
         if (ec != http::error::end_of_stream && ec != net::error::operation_aborted)
-            logger()->debug("server: connection {} ended: {}", client_, ec.message());
+            logger()->debug("server: connection {} ended: {}", client(), ec.message());
         do_close();
     }
 
@@ -319,6 +339,7 @@ private:
         const auto& req = parser_->get();
         method_ = std::string(req.method_string());
         target_ = std::string(req.target());
+        client_asked_close_ = !req.keep_alive();
         bool keep_alive = req.keep_alive() && !state_->is_stopped();
         const auto& cfg = state_->config;
         const bool head = req.method() == http::verb::head;
@@ -356,6 +377,7 @@ private:
     }
 
     void send_error(unsigned status, std::string_view detail) {
+        client_asked_close_ = false;  // the server ends this connection: linger
         method_ = "-";
         target_ = "-";
         send(make_error_response(status, false, detail), false);
@@ -422,7 +444,7 @@ private:
                 return on_write_done({});
             }
             if (n > 0) {
-                deadline_ = std::chrono::steady_clock::now() + send_timeout;  // progress: lazy re-arm
+                set_deadline(send_timeout);  // progress
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
@@ -467,17 +489,24 @@ private:
             const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_);
             if (ec) {
                 logger()->info("{} {} {} {} B client {} {:.1f} ms (not completed: {})", method_, target_,
-                               res_.status, body_sent_, client_, elapsed.count(), ec.message());
+                               res_.status, body_sent_, client(), elapsed.count(), ec.message());
             } else {
                 logger()->info("{} {} {} {} B client {} {:.1f} ms", method_, target_, res_.status, body_sent_,
-                               client_, elapsed.count());
+                               client(), elapsed.count());
             }
         }
         res_ = Response{};  // releases the file and the cached buffer
         pending_ = {};
         if (phase_ == Phase::closed) return;
         if (ec) return hard_close();
-        if (!keep_alive_) return do_close();
+        if (!keep_alive_) {
+            // The client said it sends nothing more (Connection: close, or HTTP/1.0): close at
+            // once, as nginx does; the FIN follows the response. When the server ends the
+            // connection on its own (an error, stop()) it lingers instead, so that bytes still
+            // on their way cannot turn the close into a RST that destroys the response.
+            if (client_asked_close_ && buffer_.size() == 0) return hard_close();
+            return do_close();
+        }
         // Pipelined requests already buffered: continue through the executor, not by recursion
         // (hundreds of tiny requests in one read must not grow the stack).
         if (buffer_.size() > 0)
@@ -515,13 +544,13 @@ private:
         // with ENOTCONN (one wasted system call per connection).
         boost::system::error_code ec;
         socket_.close(ec);
-        timer_.cancel();
+        deadline_.store(never, std::memory_order_relaxed);
     }
 
+    static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
     tcp::socket socket_;
-    net::steady_timer timer_;
-    std::chrono::steady_clock::time_point deadline_;
-    bool timer_armed_ = false;
+    std::atomic<std::int64_t> deadline_{never};  // steady_clock ticks; read by the sweep
+    std::atomic<bool> deadline_posted_{false};
     bool timed_out_ = false;
     bool request_started_ = false;
     std::size_t header_bytes_ = 0;  // bytes of the current request head already parsed
@@ -531,6 +560,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Response res_;
     bool keep_alive_ = false;
+    bool client_asked_close_ = false;
     std::string head_;
     std::size_t head_sent_ = 0;
     std::uint64_t body_sent_ = 0;
@@ -549,9 +579,28 @@ private:
 bool ServerState::register_session(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mutex);
     if (stopped) return false;
-    std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
     sessions.push_back(session);
     return true;
+}
+
+void ServerState::sweep() {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex);
+    std::erase_if(sessions, [now](const std::weak_ptr<Session>& w) {
+        const auto session = w.lock();
+        if (!session) return true;
+        session->check_deadline(now);
+        return false;
+    });
+}
+
+void schedule_sweep(const std::shared_ptr<ServerState>& state) {
+    state->sweep_timer.expires_after(sweep_interval);
+    state->sweep_timer.async_wait([state](beast::error_code ec) {
+        if (ec || state->is_stopped()) return;
+        state->sweep();
+        schedule_sweep(state);
+    });
 }
 
 // Accepts connections on one address and starts a Session for each.
@@ -739,6 +788,7 @@ std::error_code Server::start() {
         logger()->debug("server: serving {} on {}", st.root.string(), l->local_name());
         l->run();
     }
+    net::post(st.sweep_timer.get_executor(), [state = impl_->state] { detail::schedule_sweep(state); });
     return {};
 }
 
@@ -755,6 +805,7 @@ void Server::stop() {
         sessions.swap(st.sessions);
     }
     // Each close is posted to the object's own strand, so stop() may be called from any thread.
+    net::post(st.sweep_timer.get_executor(), [state = impl_->state] { state->sweep_timer.cancel(); });
     for (auto& l : listeners) l->close();
     for (auto& w : sessions) {
         if (auto s = w.lock()) s->close();

@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace {
 
@@ -418,6 +419,44 @@ TEST_F(Conformance, EditedFileIsServedFreshWithANewETag) {
     // The old validator now gets the full new file, not a 304.
     const auto c = get("/edited.txt", "If-None-Match: " + a.header("ETag").value_or("") + "\r\n");
     EXPECT_EQ(c.status, 200);
+}
+
+// Small files are served from memory after one stat(2) of the path. These check that the
+// shortcut never serves what the full path (openat2 beneath the root) would refuse.
+TEST_F(Conformance, CachedFileReplacedBySymlinkOutIsRefused) {
+    const fs::path p = tree().root / "swapped.txt";
+    write_file(p, "inside\n");
+    ASSERT_EQ(get("/swapped.txt").body, "inside\n");  // now cached
+    ASSERT_EQ(get("/swapped.txt").body, "inside\n");
+    fs::remove(p);
+    fs::create_symlink(tree().base.path() / "secret.txt", p);
+    const auto r = get("/swapped.txt");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.body.find(secret), std::string::npos);
+    EXPECT_EQ(r.body.find("inside"), std::string::npos);
+}
+
+TEST_F(Conformance, EditWithTheOldMtimePutBackIsStillServedFresh) {
+    // Same size, same mtime: only the change time (ctime) shows that the file was rewritten.
+    const fs::path p = tree().root / "sneaky.txt";
+    write_file(p, "version one\n");
+    set_mtime(p, 1'700'000'000);
+    ASSERT_EQ(get("/sneaky.txt").body, "version one\n");
+    std::this_thread::sleep_for(20ms);  // a later ctime even on coarse clocks
+    write_file(p, "version two\n");
+    set_mtime(p, 1'700'000'000);
+    EXPECT_EQ(get("/sneaky.txt").body, "version two\n");
+}
+
+TEST_F(Conformance, CachedDirectoryIndexFollowsTheFileSystem) {
+    write_file(tree().root / "cachedir" / "index.html", "<p>one</p>\n");
+    ASSERT_EQ(get("/cachedir/").body, "<p>one</p>\n");
+    fs::remove(tree().root / "cachedir" / "index.html");
+    EXPECT_EQ(get("/cachedir/").status, 404);
+    fs::remove(tree().root / "cachedir");
+    write_file(tree().root / "cachedir", "now a file\n");
+    EXPECT_EQ(get("/cachedir/").status, 404);  // a file is not a folder
+    EXPECT_EQ(get("/cachedir").body, "now a file\n");
 }
 
 TEST_F(Conformance, ErrorPagesAreSmallSafeHtml) {
