@@ -291,23 +291,31 @@ int run_serve(const ServeOptions& options) {
     const auto root = resolve_root(options.root);
     if (root.empty()) return 1;
     spdlog::set_level(options.quiet ? spdlog::level::warn : spdlog::level::info);
-    boost::asio::io_context io;
+    // The server uses the cores it is given: one io_context per thread, each with its own
+    // listening sockets (SO_REUSEPORT), as nginx runs one worker per core.
+    const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<boost::asio::io_context>> ios;
+    std::vector<boost::asio::io_context*> io_ptrs;
+    for (unsigned i = 0; i < threads; ++i) {
+        // One thread per io_context, and each socket used only on its io_context's thread:
+        // Asio may skip the per-socket locks (the scheduler stays locked for posts from others).
+        ios.push_back(std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+        io_ptrs.push_back(ios.back().get());
+    }
     server::ServerConfig config;
     config.root = root;
     config.port = options.port;
     config.hosts = options.hosts;
     config.access_log = !options.quiet;
     apply(config, options.server);
-    server::Server srv(io, config);
+    server::Server srv(io_ptrs, config);
     if (const auto ec = srv.start()) return start_error(ec, options.port);
     if (!drop_root({})) return 1;
     install_stop_handlers();
     std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port())
               << " (no capture); press Ctrl-C to stop\n";
-    // The server uses the cores it is given: one io_context run by several threads.
-    const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::thread> pool;
-    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    for (auto* io : io_ptrs) pool.emplace_back([io] { io->run(); });
     while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     srv.stop();
     for (auto& t : pool) t.join();

@@ -31,6 +31,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 namespace labtool::server {
@@ -110,10 +111,11 @@ class Listener;
 // State shared by the Server object, its listeners and sessions. Listeners and sessions hold it
 // by shared_ptr, so it outlives the Server until the last handler has run.
 struct ServerState {
-    ServerState(net::io_context& io_context, ServerConfig server_config)
-        : io(io_context), config(std::move(server_config)), sweep_timer(net::make_strand(io_context)) {}
+    ServerState(std::vector<net::io_context*> io_contexts, ServerConfig server_config)
+        : ios(std::move(io_contexts)), io(*ios.front()), config(std::move(server_config)), sweep_timer(io) {}
 
-    net::io_context& io;
+    std::vector<net::io_context*> ios;  // each run by one thread; one listener per address on each
+    net::io_context& io;                // the first: name lookups and the sweep
     ServerConfig config;
     std::filesystem::path root;  // canonical
     std::unique_ptr<FileServer> files;
@@ -127,7 +129,7 @@ struct ServerState {
     std::vector<std::weak_ptr<Session>> sessions;  // ended ones are dropped by the sweep
 
     // Deadlines (idle, header, send, linger) are checked by one periodic sweep instead of a timer
-    // per connection; on its own strand, cancelled by stop().
+    // per connection; cancelled by stop().
     net::steady_timer sweep_timer;
 
     /// Adds a live session; false once stop() has run (the caller then drops the connection).
@@ -164,17 +166,19 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 }
 
 // One TCP connection: read a request, write its response, repeat while keep-alive holds.
-// All handlers run on the connection's strand. One lazily re-armed timer enforces the idle,
-// header, send and linger deadlines: moving the deadline later costs no system call.
+// All handlers run on the thread of the session's io_context (one thread each, so no strand).
+// One deadline, checked by the server's sweep, enforces the idle, header, send and linger
+// timeouts: moving it costs no system call.
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
         : socket_(std::move(socket)), state_(std::move(state)) {
+        // No set-up system calls: the first read and every sendmsg pass MSG_DONTWAIT, so the
+        // socket is switched to non-blocking mode (an ioctl) only when Asio first waits on it or
+        // before sendfile. TCP_NODELAY is set once the connection is kept alive (as nginx does):
+        // a first response never waits for Nagle.
         ++state_->connections;
-        boost::system::error_code ec;
         if (state_->config.access_log) client();  // now, while the peer is surely still known
-        socket_.non_blocking(true, ec);  // the write loop calls sendmsg/sendfile directly
-        socket_.set_option(tcp::no_delay(true), ec);
     }
     ~Session() { --state_->connections; }
     Session(const Session&) = delete;
@@ -289,6 +293,25 @@ private:
             started_ = std::chrono::steady_clock::now();
             return on_request();
         }
+        read_more();
+    }
+
+    // The first read of a connection is one direct recv: the request is usually there already
+    // when the connection is accepted. Later reads (and a first one that finds nothing) go
+    // through Asio, which reads speculatively and then waits for readiness.
+    void read_more() {
+        if (first_read_) {
+            first_read_ = false;
+            const auto buf = buffer_.prepare(read_chunk_bytes);
+            ssize_t n = 0;
+            do {
+                n = ::recv(socket_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+            } while (n < 0 && errno == EINTR);
+            if (n > 0) return on_read({}, static_cast<std::size_t>(n));
+            if (n == 0) return on_read(net::error::eof, 0);
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return on_read(beast::error_code(errno, boost::system::system_category()), 0);
+        }
         socket_.async_read_some(buffer_.prepare(read_chunk_bytes),
                                 beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -337,8 +360,10 @@ private:
 
     void on_request() {
         const auto& req = parser_->get();
-        method_ = std::string(req.method_string());
-        target_ = std::string(req.target());
+        if (state_->config.access_log) {  // kept for the log line after the response
+            method_.assign(req.method_string());
+            target_.assign(req.target());
+        }
         client_asked_close_ = !req.keep_alive();
         bool keep_alive = req.keep_alive() && !state_->is_stopped();
         const auto& cfg = state_->config;
@@ -368,7 +393,8 @@ private:
                 res = state_->files->handle(req);
             }
         } catch (const std::exception& e) {
-            logger()->error("server: {} {}: {}", method_, target_, e.what());
+            logger()->error("server: {} {}: {}", std::string_view(req.method_string()), std::string_view(req.target()),
+                            e.what());
             res = make_error_response(500, false, "Internal error.");
             keep_alive = false;
         }
@@ -428,7 +454,7 @@ private:
                 msghdr msg{};
                 msg.msg_iov = iov;
                 msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                int flags = MSG_NOSIGNAL;
+                int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
                 if (res_.kind == BodyKind::file && body_sent_ < body_total) flags |= MSG_MORE;
                 n = ::sendmsg(fd, &msg, flags);
                 if (n > 0) {
@@ -467,6 +493,11 @@ private:
         auto offset = static_cast<off_t>(res_.offset + body_sent_);
 #ifdef __linux__
         if (!sendfile_unsupported_) {
+            if (!socket_.non_blocking()) {
+                boost::system::error_code ec;
+                socket_.non_blocking(true, ec);  // sendfile has no MSG_DONTWAIT
+                if (ec) return -1;
+            }
             const ssize_t n = ::sendfile(fd, res_.file.get(), &offset, amount);
             if (n >= 0 || (errno != EINVAL && errno != ENOSYS)) return n;
             sendfile_unsupported_ = true;  // e.g. a file system without splice support
@@ -479,7 +510,7 @@ private:
             if (r <= 0) return r;
             pending_ = std::string_view(file_buffer_.get(), static_cast<std::size_t>(r));
         }
-        const ssize_t n = ::send(fd, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+        const ssize_t n = ::send(fd, pending_.data(), pending_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) pending_.remove_prefix(static_cast<std::size_t>(n));
         return n;
     }
@@ -507,11 +538,14 @@ private:
             if (client_asked_close_ && buffer_.size() == 0) return hard_close();
             return do_close();
         }
-        // Pipelined requests already buffered: continue through the executor, not by recursion
-        // (hundreds of tiny requests in one read must not grow the stack).
-        if (buffer_.size() > 0)
-            return net::post(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
-        do_read();
+        if (!no_delay_) {
+            boost::system::error_code ignored;
+            socket_.set_option(tcp::no_delay(true), ignored);
+            no_delay_ = true;
+        }
+        // The next request: through the executor, not by recursion (pipelined requests, or a
+        // client that keeps sending, must not grow the stack).
+        net::post(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
     }
 
     // ---- closing --------------------------------------------------------------------------
@@ -561,6 +595,8 @@ private:
     Response res_;
     bool keep_alive_ = false;
     bool client_asked_close_ = false;
+    bool no_delay_ = false;
+    bool first_read_ = true;
     std::string head_;
     std::size_t head_sent_ = 0;
     std::uint64_t body_sent_ = 0;
@@ -607,13 +643,16 @@ void schedule_sweep(const std::shared_ptr<ServerState>& state) {
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
     Listener(net::io_context& io, std::shared_ptr<ServerState> state)
-        : io_(io), acceptor_(net::make_strand(io)), retry_timer_(acceptor_.get_executor()), state_(std::move(state)) {}
+        : acceptor_(io), retry_timer_(io), state_(std::move(state)) {}
 
-    boost::system::error_code open(const tcp::endpoint& endpoint) {
+    /// `reuse_port`: one of several listeners on the same address and port, one per io_context;
+    /// the kernel spreads new connections over them (SO_REUSEPORT).
+    boost::system::error_code open(const tcp::endpoint& endpoint, bool reuse_port = false) {
         boost::system::error_code ec;
         acceptor_.open(endpoint.protocol(), ec);
         if (ec) return ec;
         acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec && reuse_port) acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
         if (!ec && endpoint.address().is_v6()) {
             // Keep "::" from also taking the IPv4 port, which a separate 0.0.0.0 listener needs.
             acceptor_.set_option(net::ip::v6_only(true), ec);
@@ -653,7 +692,7 @@ public:
 private:
     void do_accept() {
         if (!acceptor_.is_open()) return;
-        acceptor_.async_accept(net::make_strand(io_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        acceptor_.async_accept(beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
     void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -696,11 +735,23 @@ private:
     }
 
     std::atomic<bool> warned_full_{false};
-    net::io_context& io_;
     tcp::acceptor acceptor_;
     net::steady_timer retry_timer_;
     std::shared_ptr<ServerState> state_;
 };
+
+// Whether `endpoint` can be bound by a socket without SO_REUSEPORT (the port is free).
+boost::system::error_code probe_bind(net::io_context& io, const tcp::endpoint& endpoint) {
+    tcp::acceptor probe(io);
+    boost::system::error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    boost::system::error_code ignored;
+    probe.close(ignored);
+    return ec;
+}
 
 }  // namespace detail
 
@@ -708,8 +759,13 @@ struct Server::Impl {
     std::shared_ptr<detail::ServerState> state;
 };
 
-Server::Server(net::io_context& io, ServerConfig config)
-    : impl_(std::make_shared<Impl>(Impl{std::make_shared<detail::ServerState>(io, std::move(config))})) {}
+Server::Server(net::io_context& io, ServerConfig config) : Server(std::vector<net::io_context*>{&io}, std::move(config)) {}
+
+Server::Server(std::vector<net::io_context*> ios, ServerConfig config) {
+    if (ios.empty() || std::find(ios.begin(), ios.end(), nullptr) != ios.end())
+        throw std::invalid_argument("labtool::server::Server needs at least one io_context");
+    impl_ = std::make_shared<Impl>(Impl{std::make_shared<detail::ServerState>(std::move(ios), std::move(config))});
+}
 
 Server::~Server() { stop(); }
 
@@ -760,11 +816,24 @@ std::error_code Server::start() {
             }
         }
         for (const auto& a : addresses) {
-            auto listener = std::make_shared<detail::Listener>(st.io, impl_->state);
-            // With port 0 the first bind picks an ephemeral port; the other hosts reuse it so
-            // every address serves on the same port.
-            ec = listener->open(tcp::endpoint(a, port));
-            if (ec && is_unavailable_address(ec)) {
+            // Several io_contexts: one listener each on the same address and port (SO_REUSEPORT).
+            // A plain bind first, so that a port somebody else uses, even with SO_REUSEPORT
+            // (another labtool, say), is reported as in use instead of being shared.
+            const bool several = st.ios.size() > 1;
+            if (several && port != 0) ec = detail::probe_bind(st.io, tcp::endpoint(a, port));
+            std::size_t opened = 0;
+            for (auto* io : st.ios) {
+                if (ec) break;
+                auto listener = std::make_shared<detail::Listener>(*io, impl_->state);
+                // With port 0 the first bind picks an ephemeral port; the other hosts reuse it so
+                // every address serves on the same port.
+                ec = listener->open(tcp::endpoint(a, port), several);
+                if (ec) break;
+                if (port == 0) port = listener->local_port();
+                listeners.push_back(std::move(listener));
+                ++opened;
+            }
+            if (ec && opened == 0 && is_unavailable_address(ec)) {
                 logger()->warn("server: {} is not available on this machine ({}); skipping it", a.to_string(),
                                ec.message());
                 if (!skipped) skipped = to_std(ec);
@@ -775,8 +844,6 @@ std::error_code Server::start() {
                                 format_endpoint(tcp::endpoint(a, port)), ec.message());
                 return fail(ec);
             }
-            if (port == 0) port = listener->local_port();
-            listeners.push_back(std::move(listener));
         }
     }
     if (listeners.empty()) return skipped ? skipped : std::make_error_code(std::errc::address_not_available);

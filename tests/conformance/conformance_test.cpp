@@ -816,6 +816,25 @@ TEST_F(WithOptions, ConnectionCapRefusesWith503) {
     EXPECT_EQ(ok->status, 200);
 }
 
+TEST_F(WithOptions, SeveralThreadsShareThePortButNoSecondServerDoes) {
+    // --threads 3: three listeners on one port (SO_REUSEPORT); every connection is answered.
+    Served s(tree_.root, tree_.base.path(), {"--threads", "3"});
+    ASSERT_TRUE(s.ready()) << s.err();
+    for (int i = 0; i < 30; ++i) {
+        Connection c(s.port());
+        const auto r = c.exchange(request("GET", "/notes.txt"));
+        ASSERT_TRUE(r) << "connection " << i;
+        EXPECT_EQ(r->body, "notes\n");
+    }
+    // A second labtool on the same port must not join the group and take half the connections.
+    const auto second = e2e::run_command({binary(), "serve", "--port", std::to_string(s.port()), "--threads", "2",
+                                          "--root", tree_.root.string(), "-q"},
+                                         tree_.base.path(), 10s);
+    EXPECT_FALSE(second.timed_out) << "the second server kept running";
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    EXPECT_NE(second.err.find("already in use"), std::string::npos) << second.err;
+}
+
 TEST_F(WithOptions, DotfilesAllow) {
     Served s(tree_.root, tree_.base.path(), {"--dotfiles", "allow"});
     ASSERT_TRUE(s.ready()) << s.err();

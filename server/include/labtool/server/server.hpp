@@ -1,6 +1,6 @@
 // Static HTTP/1.1 file server (Boost.Asio + Boost.Beast): GET/HEAD, keep-alive, conditional
 // requests, byte ranges, small files from memory and sendfile for large ones.
-// Runs on an io_context the caller owns (run it on several threads to use several cores);
+// Runs on io_contexts the caller owns, each run by one thread (give several to use several cores);
 // never lets an exception escape a handler.
 #pragma once
 
@@ -39,7 +39,12 @@ struct ServerConfig {
 
 class Server {
 public:
+    /// Serves on `io`, which must be run by one thread at a time (handlers use no strands).
     Server(boost::asio::io_context& io, ServerConfig config);
+    /// Uses several cores: one listener per address on each io_context (SO_REUSEPORT, so the
+    /// kernel spreads connections over them), each io_context run by its own single thread.
+    /// Throws std::invalid_argument if `ios` is empty.
+    Server(std::vector<boost::asio::io_context*> ios, ServerConfig config);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
