@@ -8,17 +8,30 @@
 #   nginx:       1 worker process, access_log off, sendfile on (config written to a temp dir)
 #   http-server: npm's http-server (installed into the temp dir with `npm install`; skipped
 #                with a note if that fails), -s (silent)
-#   labtool:     labtool serve -q (one io thread per core, the default)
+#   labtool:     labtool serve -q --threads 1 (one io thread, as nginx has one worker)
+#
+# With 2 or more cores, every server is pinned to CPU 0 and wrk to CPU 1 (taskset), so each
+# server gets one whole core and never competes with wrk; BENCH_PIN=0 turns that off (labtool
+# then runs its default of one thread per core).
 #
 # Every server runs on 127.0.0.1 on a free port, as a process this script started, and is
 # stopped by its PID. Not a test: nothing asserts a time. Don't run it while something builds.
 #
-#   bench/server_bench.sh [build/labtool] [seconds per run=3] [runs=3]
-# Environment: BENCH_KEEP=1 keeps the work dir; BENCH_HTTP_SERVER=0 skips http-server.
+#   bench/server_bench.sh [build/labtool] [seconds per run=2] [runs=5]
+# Environment: BENCH_KEEP=1 keeps the work dir; BENCH_HTTP_SERVER=0 skips http-server;
+# BENCH_PIN=0 leaves scheduling to the kernel.
 set -euo pipefail
 bin="$(realpath "${1:-$(dirname "$0")/../build/labtool}")"
-duration="${2:-3}"
-runs="${3:-3}"
+duration="${2:-2}"
+runs="${3:-5}"
+server_cpu=()
+client_cpu=()
+labtool_threads=()
+if [[ "${BENCH_PIN:-1}" == 1 && $(nproc) -ge 2 ]] && command -v taskset > /dev/null; then
+    server_cpu=(taskset -c 0)
+    client_cpu=(taskset -c 1)
+    labtool_threads=(--threads 1)
+fi
 command -v wrk > /dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 command -v nginx > /dev/null || { echo "nginx is missing: apt-get install -y nginx-light" >&2; exit 1; }
 
@@ -84,12 +97,13 @@ http {
     }
 }
 EOF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" > "$work/nginx/out.log" 2>&1 &
+"${server_cpu[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" > "$work/nginx/out.log" 2>&1 &
 pids+=($!)
 
 # ---- labtool -------------------------------------------------------------------------------
 labtool_port=$(free_port)
-"$bin" serve --port "$labtool_port" --root "$root" -q > "$work/labtool.out" 2> "$work/labtool.err" &
+"${server_cpu[@]}" "$bin" serve --port "$labtool_port" --root "$root" -q "${labtool_threads[@]}" \
+    > "$work/labtool.out" 2> "$work/labtool.err" &
 pids+=($!)
 
 # ---- http-server ---------------------------------------------------------------------------
@@ -100,7 +114,7 @@ if [[ "${BENCH_HTTP_SERVER:-1}" == 1 ]]; then
     if (cd "$work" && npm install --silent --no-audit --no-fund http-server > "$work/npm.log" 2>&1) &&
         [[ -x "$work/node_modules/.bin/http-server" ]]; then
         hs_port=$(free_port)
-        "$work/node_modules/.bin/http-server" "$root" -a 127.0.0.1 -p "$hs_port" -s > "$work/hs.log" 2>&1 &
+        "${server_cpu[@]}" "$work/node_modules/.bin/http-server" "$root" -a 127.0.0.1 -p "$hs_port" -s > "$work/hs.log" 2>&1 &
         pids+=($!)
         servers+=(http-server)
         port[http-server]=$hs_port
@@ -116,7 +130,9 @@ for s in "${servers[@]}"; do
     wait_port "${port[$s]}" || { echo "$s did not start on port ${port[$s]}" >&2; exit 1; }
 done
 
-echo "labtool $("$bin" --version 2>&1 | head -1) | $(nginx -v 2>&1) | ${hs_note:-no http-server} | wrk -t1 -d${duration}s, $runs runs, $(nproc) cores" >&2
+pinning="not pinned"
+[[ ${#server_cpu[@]} -gt 0 ]] && pinning="servers on CPU 0, wrk on CPU 1"
+echo "labtool $("$bin" --version 2>&1 | head -1) | $(nginx -v 2>&1) | ${hs_note:-no http-server} | wrk -t1 -d${duration}s, $runs runs, $(nproc) cores, $pinning" >&2
 
 # ---- runs ----------------------------------------------------------------------------------
 results="$work/results.tsv"
@@ -131,7 +147,7 @@ for mode in "${modes[@]}"; do
                 for s in "${servers[@]}"; do
                     hdr=()
                     [[ "$mode" == close ]] && hdr=(-H "Connection: close")
-                    out=$(wrk -t1 -c"$c" -d"${duration}s" --timeout 5s "${hdr[@]}" \
+                    out=$("${client_cpu[@]}" wrk -t1 -c"$c" -d"${duration}s" --timeout 5s "${hdr[@]}" \
                         "http://127.0.0.1:${port[$s]}/$file" 2>&1 || true)
                     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<< "$out")
                     tps=$(awk '/^Transfer\/sec:/ { v = $2; u = substr(v, length(v) - 1); n = v + 0;

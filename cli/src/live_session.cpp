@@ -14,6 +14,7 @@
 #include "labtool/server/server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -314,10 +316,22 @@ int run_serve(const ServeOptions& options) {
     install_stop_handlers();
     std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port())
               << " (no capture); press Ctrl-C to stop\n";
+    // The first io_context runs on this thread (one thread fewer: with --threads 1 the process
+    // stays single-threaded, and glibc skips the cancellation bookkeeping around each system
+    // call); it also polls for Ctrl-C.
     std::vector<std::thread> pool;
-    for (auto* io : io_ptrs) pool.emplace_back([io] { io->run(); });
-    while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    srv.stop();
+    for (std::size_t i = 1; i < io_ptrs.size(); ++i) pool.emplace_back([io = io_ptrs[i]] { io->run(); });
+    boost::asio::steady_timer stop_poll(*io_ptrs.front());
+    std::function<void()> poll = [&] {
+        stop_poll.expires_after(std::chrono::milliseconds(100));
+        stop_poll.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (stop_requested.load()) return srv.stop();
+            poll();
+        });
+    };
+    poll();
+    io_ptrs.front()->run();
     for (auto& t : pool) t.join();
     return 0;
 }

@@ -24,6 +24,7 @@
 #include <sys/sendfile.h>
 #endif
 #include <cerrno>
+#include <ctime>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +41,20 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+// Sockets and timers bound to io_context's own executor type: no type-erased any_io_executor
+// in every handler (the server runs only on io_contexts).
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
+
+// Deadlines use the coarse monotonic clock (a few milliseconds of resolution, read without
+// touching the TSC): timeouts here are whole seconds.
+std::int64_t coarse_now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 namespace {
 
@@ -92,11 +107,11 @@ bool is_unavailable_address(const boost::system::error_code& ec) {
 const std::string& cached_http_date() {
     thread_local std::int64_t cached_second = -1;
     thread_local std::string cached;
-    const auto now = std::chrono::system_clock::now();
-    const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    if (second != cached_second) {
-        cached = detail::http_date(now);
-        cached_second = second;
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);  // whole seconds are all a Date has
+    if (ts.tv_sec != cached_second) {
+        cached = detail::http_date(std::chrono::system_clock::time_point{std::chrono::seconds{ts.tv_sec}});
+        cached_second = ts.tv_sec;
     }
     return cached;
 }
@@ -112,7 +127,7 @@ class Listener;
 // by shared_ptr, so it outlives the Server until the last handler has run.
 struct ServerState {
     ServerState(std::vector<net::io_context*> io_contexts, ServerConfig server_config)
-        : ios(std::move(io_contexts)), io(*ios.front()), config(std::move(server_config)), sweep_timer(io) {}
+        : ios(std::move(io_contexts)), io(*ios.front()), config(std::move(server_config)), sweep_timer(io.get_executor()) {}
 
     std::vector<net::io_context*> ios;  // each run by one thread; one listener per address on each
     net::io_context& io;                // the first: name lookups and the sweep
@@ -130,7 +145,7 @@ struct ServerState {
 
     // Deadlines (idle, header, send, linger) are checked by one periodic sweep instead of a timer
     // per connection; cancelled by stop().
-    net::steady_timer sweep_timer;
+    Timer sweep_timer;
 
     /// Adds a live session; false once stop() has run (the caller then drops the connection).
     bool register_session(const std::shared_ptr<Session>& session);
@@ -171,7 +186,7 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 // timeouts: moving it costs no system call.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
+    Session(Socket&& socket, std::shared_ptr<ServerState> state)
         : socket_(std::move(socket)), state_(std::move(state)) {
         // No set-up system calls: the first read and every sendmsg pass MSG_DONTWAIT, so the
         // socket is switched to non-blocking mode (an ioctl) only when Asio first waits on it or
@@ -210,13 +225,14 @@ private:
     // compares each session's deadline with the clock and posts on_deadline to the session's
     // strand once it has passed. Moving a deadline is one atomic store, never a system call.
     void set_deadline(std::chrono::steady_clock::duration d) {
-        deadline_.store((std::chrono::steady_clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
+        deadline_.store(coarse_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(),
+                        std::memory_order_relaxed);
     }
 
 public:
     /// Called by the sweep on any thread: posts on_deadline if this session's deadline passed.
-    void check_deadline(std::chrono::steady_clock::time_point now) {
-        if (now.time_since_epoch().count() < deadline_.load(std::memory_order_relaxed)) return;
+    void check_deadline(std::int64_t now_ns) {
+        if (now_ns < deadline_.load(std::memory_order_relaxed)) return;
         if (deadline_posted_.exchange(true, std::memory_order_acq_rel)) return;
         net::post(socket_.get_executor(), beast::bind_front_handler(&Session::on_deadline, shared_from_this()));
     }
@@ -225,8 +241,7 @@ private:
     void on_deadline() {
         deadline_posted_.store(false, std::memory_order_release);
         if (phase_ == Phase::closed) return;
-        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-        if (now < deadline_.load(std::memory_order_relaxed)) return;  // moved later meanwhile
+        if (coarse_now_ns() < deadline_.load(std::memory_order_relaxed)) return;  // moved later meanwhile
         boost::system::error_code ec;
         switch (phase_) {
             case Phase::reading:
@@ -290,7 +305,7 @@ private:
                 return send_error(431, "The request header is too large.");
         }
         if (parser_->is_done()) {
-            started_ = std::chrono::steady_clock::now();
+            if (state_->config.access_log) started_ = std::chrono::steady_clock::now();
             return on_request();
         }
         read_more();
@@ -318,7 +333,7 @@ private:
 
     void on_read(beast::error_code ec, std::size_t bytes) {
         if (phase_ == Phase::closed) return;
-        started_ = std::chrono::steady_clock::now();
+        if (state_->config.access_log) started_ = std::chrono::steady_clock::now();
         if (ec == net::error::eof) {
             // The client closed: a clean end between requests, or a truncated request.
             return do_close();
@@ -475,7 +490,7 @@ private:
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+                socket_.async_wait(Socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
                     if (ec) return self->on_write_done(ec);
                     self->write_loop();
                 });
@@ -556,7 +571,7 @@ private:
         if (phase_ == Phase::closed || phase_ == Phase::lingering) return;
         phase_ = Phase::lingering;
         boost::system::error_code ec;
-        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        socket_.shutdown(Socket::shutdown_send, ec);
         if (ec) return hard_close();
         if (!linger_buffer_) linger_buffer_ = std::make_unique<char[]>(linger_buffer_bytes);
         set_deadline(linger_timeout);
@@ -582,8 +597,8 @@ private:
     }
 
     static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-    tcp::socket socket_;
-    std::atomic<std::int64_t> deadline_{never};  // steady_clock ticks; read by the sweep
+    Socket socket_;
+    std::atomic<std::int64_t> deadline_{never};  // coarse_now_ns() time; read by the sweep
     std::atomic<bool> deadline_posted_{false};
     bool timed_out_ = false;
     bool request_started_ = false;
@@ -620,7 +635,7 @@ bool ServerState::register_session(const std::shared_ptr<Session>& session) {
 }
 
 void ServerState::sweep() {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = coarse_now_ns();
     std::lock_guard lock(mutex);
     std::erase_if(sessions, [now](const std::weak_ptr<Session>& w) {
         const auto session = w.lock();
@@ -643,7 +658,7 @@ void schedule_sweep(const std::shared_ptr<ServerState>& state) {
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
     Listener(net::io_context& io, std::shared_ptr<ServerState> state)
-        : acceptor_(io), retry_timer_(io), state_(std::move(state)) {}
+        : acceptor_(io.get_executor()), retry_timer_(io.get_executor()), state_(std::move(state)) {}
 
     /// `reuse_port`: one of several listeners on the same address and port, one per io_context;
     /// the kernel spreads new connections over them (SO_REUSEPORT).
@@ -695,7 +710,7 @@ private:
         acceptor_.async_accept(beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
-    void on_accept(beast::error_code ec, tcp::socket socket) {
+    void on_accept(beast::error_code ec, Socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
             // Out of descriptors and similar: wait a little instead of spinning on accept().
@@ -721,13 +736,13 @@ private:
 
     // Over max_connections: one best-effort 503 (non-blocking, never waits) and close, so the
     // client learns why instead of hanging in the listen backlog.
-    void refuse(tcp::socket& socket) {
+    void refuse(Socket& socket) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
         boost::system::error_code ec;
         ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        socket.shutdown(tcp::socket::shutdown_send, ec);
+        socket.shutdown(Socket::shutdown_send, ec);
         socket.close(ec);
         if (!warned_full_.exchange(true))
             logger()->warn("server: {} connections open (the limit): refusing more with 503",
@@ -735,8 +750,8 @@ private:
     }
 
     std::atomic<bool> warned_full_{false};
-    tcp::acceptor acceptor_;
-    net::steady_timer retry_timer_;
+    Acceptor acceptor_;
+    Timer retry_timer_;
     std::shared_ptr<ServerState> state_;
 };
 
