@@ -33,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <unordered_set>
 #include <utility>
 
 namespace labtool::server {
@@ -141,15 +142,23 @@ struct ServerState {
     bool started = false;
     bool stopped = false;
     std::vector<std::shared_ptr<Listener>> listeners;
-    std::vector<std::weak_ptr<Session>> sessions;  // ended ones are dropped by the sweep
+    // Live sessions. Each removes itself when destroyed, so its memory is freed (and reused, while
+    // still in cache) at once, not when some later sweep lets go of a weak_ptr.
+    std::unordered_set<Session*> sessions;
 
     // Deadlines (idle, header, send, linger) are checked by one periodic sweep instead of a timer
     // per connection; cancelled by stop().
     Timer sweep_timer;
 
     /// Adds a live session; false once stop() has run (the caller then drops the connection).
-    bool register_session(const std::shared_ptr<Session>& session);
-    /// Forgets ended sessions and lets each live one check its deadline.
+    bool register_session(Session* session);
+    void forget_session(Session* session) {
+        std::lock_guard lock(mutex);
+        sessions.erase(session);
+    }
+    /// The live sessions (none that is being destroyed); the caller lets go of them unlocked.
+    std::vector<std::shared_ptr<Session>> live_sessions();
+    /// Lets each live session check its deadline.
     void sweep();
     bool is_stopped() {
         std::lock_guard lock(mutex);
@@ -195,7 +204,10 @@ public:
         ++state_->connections;
         if (state_->config.access_log) client();  // now, while the peer is surely still known
     }
-    ~Session() { --state_->connections; }
+    ~Session() {
+        state_->forget_session(this);
+        --state_->connections;
+    }
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -627,22 +639,27 @@ private:
     std::unique_ptr<char[]> linger_buffer_;
 };
 
-bool ServerState::register_session(const std::shared_ptr<Session>& session) {
+bool ServerState::register_session(Session* session) {
     std::lock_guard lock(mutex);
     if (stopped) return false;
-    sessions.push_back(session);
+    sessions.insert(session);
     return true;
+}
+
+std::vector<std::shared_ptr<Session>> ServerState::live_sessions() {
+    std::vector<std::shared_ptr<Session>> live;
+    std::lock_guard lock(mutex);
+    live.reserve(sessions.size());
+    for (Session* s : sessions) {
+        // Null for a session whose destructor waits for this lock: it is gone already.
+        if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
+    }
+    return live;  // released by the caller, outside the lock (a last release runs ~Session)
 }
 
 void ServerState::sweep() {
     const auto now = coarse_now_ns();
-    std::lock_guard lock(mutex);
-    std::erase_if(sessions, [now](const std::weak_ptr<Session>& w) {
-        const auto session = w.lock();
-        if (!session) return true;
-        session->check_deadline(now);
-        return false;
-    });
+    for (const auto& session : live_sessions()) session->check_deadline(now);
 }
 
 void schedule_sweep(const std::shared_ptr<ServerState>& state) {
@@ -727,7 +744,7 @@ private:
         }
         try {
             auto session = std::make_shared<Session>(std::move(socket), state_);
-            if (state_->register_session(session)) session->run();
+            if (state_->register_session(session.get())) session->run();
         } catch (const std::exception& e) {
             logger()->error("server: cannot start a session: {}", e.what());
         }
@@ -878,20 +895,17 @@ void Server::stop() {
     if (!impl_) return;
     auto& st = *impl_->state;
     std::vector<std::shared_ptr<detail::Listener>> listeners;
-    std::vector<std::weak_ptr<detail::Session>> sessions;
     {
         std::lock_guard lock(st.mutex);
         if (st.stopped) return;
         st.stopped = true;
         listeners.swap(st.listeners);
-        sessions.swap(st.sessions);
     }
+    const auto sessions = st.live_sessions();
     // Each close is posted to the object's own strand, so stop() may be called from any thread.
     net::post(st.sweep_timer.get_executor(), [state = impl_->state] { state->sweep_timer.cancel(); });
     for (auto& l : listeners) l->close();
-    for (auto& w : sessions) {
-        if (auto s = w.lock()) s->close();
-    }
+    for (const auto& s : sessions) s->close();
 }
 
 std::uint16_t Server::port() const noexcept { return impl_->state->port.load(); }
