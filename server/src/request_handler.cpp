@@ -341,7 +341,7 @@ Response FileServer::handle(const RequestHeader& req) const {
     if (!head && meta.size > 0 && meta.size <= options_.max_cached_file_bytes) {
         if (auto data = read_whole(fd.get(), meta.size)) {
             auto entry = std::make_shared<FileCache::Entry>(served, st, std::move(meta), std::move(data));
-            entry->fields_200 = fields_200(entry->meta);
+            entry->fields_200 = file_fields(entry->meta, entry->meta.size, {});
             cache_.insert(cache_key, entry);
             return serve_file(req, entry->meta, entry.get(), UniqueFd{}, head);
         }
@@ -357,10 +357,11 @@ std::shared_ptr<const FileCache::Entry> FileServer::fresh_entry(const std::strin
     return entry;
 }
 
-std::string FileServer::fields_200(const FileMeta& meta) const {
+std::string FileServer::file_fields(const FileMeta& meta, std::uint64_t length, std::string_view content_range) const {
     Response res;
     res.add("Content-Type", meta.content_type);
-    res.add("Content-Length", std::to_string(meta.size));
+    res.add("Content-Length", std::to_string(length));
+    if (!content_range.empty()) res.add("Content-Range", content_range);
     res.add("Last-Modified", meta.last_modified);
     res.add("ETag", meta.etag);
     res.add("Accept-Ranges", "bytes");
@@ -433,19 +434,13 @@ Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, 
         res.status = 206;  // section 15.3.7
         res.offset = range.range.first;
         res.length = range.range.last - range.range.first + 1;
-        res.add("Content-Type", meta.content_type);
-        res.add("Content-Length", std::to_string(res.length));
-        res.add("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
+        res.fields = file_fields(meta, res.length,
+                                 "bytes " + std::to_string(range.range.first) + "-" +
                                      std::to_string(range.range.last) + "/" + std::to_string(size));
-        res.add("Last-Modified", meta.last_modified);
-        res.add("ETag", etag);
-        res.add("Accept-Ranges", "bytes");
-        res.add("Cache-Control", cache_control_);
-        if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
     } else if (cached != nullptr) {
         res.fields = cached->fields_200;
     } else {
-        res.fields = fields_200(meta);
+        res.fields = file_fields(meta, size, {});
     }
 
     if (head || res.length == 0) {

@@ -101,8 +101,8 @@ private:
                         bool head) const;
     /// `cache_key` served from memory if it is cached and unchanged on disk; else nothing.
     std::shared_ptr<const FileCache::Entry> fresh_entry(const std::string& cache_key) const;
-    /// The header block of a 200 response for `meta` (also the start of a 206's).
-    std::string fields_200(const FileMeta& meta) const;
+    /// The header block of a 200 (no `content_range`) or 206 response for `meta`.
+    std::string file_fields(const FileMeta& meta, std::uint64_t length, std::string_view content_range) const;
     Response listing(int dir_fd, const NormalizedTarget& target, bool head) const;
 
     std::filesystem::path root_;
