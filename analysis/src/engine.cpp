@@ -128,6 +128,9 @@ struct Side {
     bool fin_acked = false;
     std::uint32_t fin_seq = 0;    // sequence number the FIN occupies
     std::uint64_t fin_offset = 0; // stream offset of the FIN (= bytes before it)
+    std::uint64_t fin_frame = 0;  // frame that first carried the FIN
+    double fin_time = 0;
+    bool fin_resent_after_end = false;  // the FIN came again after the connection ended
     std::uint64_t next_offset = 0;   // reassembly: next in-order stream offset
     std::map<std::uint64_t, OutOfOrder> ooo;
     std::size_t ooo_bytes = 0;
@@ -286,6 +289,7 @@ struct Engine::Impl final : ConnectionHost {
     void analyze_packet(Connection& c, const TcpSegment& seg, Direction dir, std::int64_t ts_ns, bool reused);
     void add_history(Connection& c, Direction dir, char letter, bool repeatable = false);
     void on_segment(Connection& c, const TcpSegment& seg, Direction dir);
+    void late_teardown(Connection& c, const TcpSegment& seg, Direction dir);
     void deliver(Connection& c, Direction dir, const TcpSegment& seg);
     void push_in_order(Connection& c, Direction dir, std::uint64_t offset, std::span<const std::uint8_t> data,
                        const SegmentOrigin& origin);
@@ -566,8 +570,11 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     stats.payload_bytes += seg.payload_len;
     if (c.ended) {
         // Late packets of a finished connection are counted; a late RST is still shown (a
-        // client that aborted a download answers every segment still in flight with one).
-        if (seg.has(tcp_flag::rst)) {
+        // client that aborted a download answers every segment still in flight with one),
+        // and so is a FIN sent again and its new ACK (the reason TIME-WAIT exists).
+        if (!seg.has(tcp_flag::rst)) {
+            late_teardown(c, seg, dir);
+        } else {
             Reset e = make<Reset>(c);
             e.from = dir;
             e.flags = seg.flags;
@@ -701,6 +708,8 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         s.fin_sent = true;
         s.fin_seq = seg.seq + seg.payload_len + (seg.has(tcp_flag::syn) ? 1u : 0u);
         s.fin_offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.offset_of(s.fin_seq)));
+        s.fin_frame = frame;
+        s.fin_time = now;
         if (!c.closed_first) c.closed_first = dir;
         // Sender: RFC 9293 §3.6 — ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK.
         switch (s.state) {
@@ -746,6 +755,46 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     auto done = [](const Side& x) { return x.state == TcpState::closed || x.state == TcpState::time_wait; };
     if (c.client.fin_sent && c.server.fin_sent && done(c.client) && done(c.server))
         end_connection(c, CloseKind::fin);
+}
+
+// After the connection ended (both FINs acknowledged, as far as the capture saw): a side that
+// sends its FIN again did not get the ACK of it (lost after the capture point, or too late), so
+// it is still in LAST-ACK (or CLOSING); the peer in TIME-WAIT answers with a new ACK and starts
+// its 2×MSL wait over (RFC 9293 §3.10.7.4).
+void Engine::Impl::late_teardown(Connection& c, const TcpSegment& seg, Direction dir) {
+    Side& s = c.side(dir);
+    Side& r = c.peer(dir);
+    const bool fin_again = seg.has(tcp_flag::fin) && s.fin_sent && seg.seq + seg.payload_len == s.fin_seq;
+    const bool acks_late_fin = seg.has(tcp_flag::ack) && r.fin_resent_after_end && seg.ack == r.fin_seq + 1;
+    if (!fin_again && !acks_late_fin) return;
+    Teardown e = make<Teardown>(c);
+    if (fin_again) {
+        s.fin_resent_after_end = true;
+        if (s.state == TcpState::closed) s.state = TcpState::last_ack;
+        else if (s.state == TcpState::time_wait) s.state = TcpState::closing;
+        e.fin = true;
+        e.first_fin_frame = s.fin_frame;
+        e.since_first_fin = now - s.fin_time;
+    }
+    if (acks_late_fin) {
+        r.fin_resent_after_end = false;
+        if (r.state == TcpState::last_ack) r.state = TcpState::closed;
+        else if (r.state == TcpState::closing) r.state = TcpState::time_wait;
+        e.acks_fin = true;
+        e.first_fin_frame = r.fin_frame;
+    }
+    e.step = ++c.teardown_step;
+    e.after_end = true;
+    e.from = dir;
+    e.flags = seg.flags;
+    e.seq_raw = seg.seq;
+    e.ack_raw = seg.ack;
+    e.seq_rel = s.rel(seg.seq);
+    e.ack_rel = seg.has(tcp_flag::ack) ? r.rel(seg.ack) : 0;
+    e.len = seg.payload_len;
+    e.client_state = c.client.state;
+    e.server_state = c.server.state;
+    emit(std::move(e));
 }
 
 void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) {

@@ -222,6 +222,8 @@ private:
         j["acks_fin"] = e.acks_fin;
         j["client_state"] = state(e.client_state);
         j["server_state"] = state(e.server_state);
+        j["after_end"] = e.after_end;
+        if (e.after_end) j["first_fin_frame"] = e.first_fin_frame;
     }
     static void fill(json& j, const a::Reset& e) {
         j["from"] = side_name(e.from);

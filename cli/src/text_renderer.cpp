@@ -413,6 +413,20 @@ private:
     }
 
     void render(const a::Teardown& e) {
+        if (e.after_end) {
+            // The connection's summary is printed already: explain the late FIN or ACK alone.
+            if (opt_.brief) return;
+            const std::string why =
+                e.fin ? T(Msg::td_fin_again, fmt::arg("side", side(e.from)), fmt::arg("frame", e.first_fin_frame),
+                          fmt::arg("ms", fmt::format("{:.1f}", e.since_first_fin * 1000.0)),
+                          fmt::arg("state", state(e.from == a::Direction::client_to_server ? e.client_state : e.server_state)))
+                      : T(Msg::td_ack_again, fmt::arg("side", side(e.from)), fmt::arg("frame", e.first_fin_frame));
+            line(fmt::format("{} {} {:<12} {}  seq {} ack {}", prefix(e), paint(magenta, T(Msg::td_title, fmt::arg("step", e.step))),
+                             a::flags_to_string(e.flags), arrow(e.from), e.seq_rel, e.ack_rel));
+            detail(why);
+            detail(states(e.client_state, e.server_state));
+            return;
+        }
         ConnInfo& c = conns_[e.stream];
         ++c.teardown_packets;
         if (opt_.brief) return;

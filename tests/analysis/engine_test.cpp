@@ -265,6 +265,57 @@ TEST(Engine, LateResetsAfterTheFirstAreStillReported) {
     EXPECT_EQ(all<ConnectionOpened>(events).size(), 1u);
 }
 
+TEST(Engine, FinSentAgainAfterTheEndIsExplainedAsTimeWaitAtWork) {
+    Conversation c(1, 2);
+    c.handshake();
+    c.client(f::fin | f::ack);     // 4
+    c.server(f::fin | f::ack);     // 5
+    c.client(f::ack);              // 6: the last ACK; the connection ends here
+    c.frames().push_back(c.frames()[4]);  // 7: the server's FIN again (it never got frame 6)
+    c.frames().push_back(c.frames()[5]);  // 8: the client, in TIME-WAIT, acknowledges it again
+    c.seconds = {0, 0, 0, 0, 0, 0, 1, 1};
+    EngineOptions o;
+    o.emit_packets = true;
+    const auto events = c.run(o);
+    const auto end = all<ConnectionEnd>(events);
+    ASSERT_EQ(end.size(), 1u);
+    EXPECT_EQ(end[0].frame, 6u);
+    EXPECT_EQ(end[0].server_state, TcpState::closed);
+    const auto td = all<Teardown>(events);
+    ASSERT_EQ(td.size(), 5u);
+    EXPECT_FALSE(td[2].after_end);
+    EXPECT_EQ(td[3].frame, 7u);
+    EXPECT_TRUE(td[3].after_end);
+    EXPECT_TRUE(td[3].fin);
+    EXPECT_FALSE(td[3].acks_fin);
+    EXPECT_EQ(td[3].from, Direction::server_to_client);
+    EXPECT_EQ(td[3].first_fin_frame, 5u);
+    EXPECT_DOUBLE_EQ(td[3].since_first_fin, 1.0);
+    EXPECT_EQ(td[3].server_state, TcpState::last_ack);
+    EXPECT_EQ(td[3].client_state, TcpState::time_wait);
+    EXPECT_EQ(td[4].frame, 8u);
+    EXPECT_TRUE(td[4].after_end);
+    EXPECT_TRUE(td[4].acks_fin);
+    EXPECT_FALSE(td[4].fin);
+    EXPECT_EQ(td[4].first_fin_frame, 5u);
+    EXPECT_EQ(td[4].server_state, TcpState::closed);
+    EXPECT_EQ(td[4].client_state, TcpState::time_wait);
+    // The late FIN is a retransmission and its ACK a duplicate, as tshark flags them.
+    const auto pk = all<PacketInfo>(events);
+    ASSERT_EQ(pk.size(), 8u);
+    EXPECT_TRUE(pk[6].analysis.has(AnalysisFlag::retransmission));
+    EXPECT_TRUE(pk[7].analysis.has(AnalysisFlag::duplicate_ack));
+    EXPECT_FALSE(pk[7].analysis.has(AnalysisFlag::retransmission));
+    // A late ACK alone (no FIN sent again) is not a teardown step.
+    Conversation d(1, 2);
+    d.handshake();
+    d.client(f::fin | f::ack);
+    d.server(f::fin | f::ack);
+    d.client(f::ack);
+    d.frames().push_back(d.frames()[5]);
+    EXPECT_EQ(all<Teardown>(d.run()).size(), 3u);
+}
+
 TEST(Engine, KeepAliveRequestsArePairedInOrder) {
     Conversation c(1, 2);
     c.handshake();

@@ -469,10 +469,21 @@ Comparison compare(const e2e::TempDir& dir, const std::string& scenario, const f
         t.check("connection_end per stream", w, it != ends.end(), true);
         if (it == ends.end()) continue;
         t.check("completeness", w, oracle::field(it->second, "completeness"), comp);
-        json lab_counts = json::object();
+        // connection_end counts what came before it; packets after it (a FIN sent again because
+        // its ACK was lost, and the new ACK of it) carry their own flags: together they must
+        // make tshark's per-stream totals.
+        std::map<std::string, long long> lab_sum;
         if (it->second.contains("analysis_counts") && it->second["analysis_counts"].is_object())
             for (const auto& [k, v] : it->second["analysis_counts"].items())
-                if (v.is_number() && v.get<long long>() != 0) lab_counts[k] = v;
+                if (v.is_number()) lab_sum[k] += v.get<long long>();
+        const long long end_frame = it->second.value("frame", -1LL);
+        for (auto p = packets.upper_bound(end_frame); p != packets.end(); ++p)
+            if (p->second.value("stream", -1) == s && p->second.contains("analysis"))
+                for (const auto& a : p->second["analysis"])
+                    if (a.is_string()) ++lab_sum[a.get<std::string>()];
+        json lab_counts = json::object();
+        for (const auto& [k, v] : lab_sum)
+            if (v != 0) lab_counts[k] = v;
         json ts_json = json::object();
         for (const auto& [k, v] : ts_counts[s])
             if (v != 0) ts_json[k] = v;

@@ -146,6 +146,11 @@ struct Teardown : EventBase {
     bool acks_fin = false;               // acknowledges the peer's FIN (ack = FIN's seq + 1)
     TcpState client_state = TcpState::closed;  // after this packet
     TcpState server_state = TcpState::closed;
+    /// After the connection ended: a FIN sent again (its sender never got the ACK), or the new
+    /// ACK of such a FIN. first_fin_frame: the frame of that FIN's first copy.
+    bool after_end = false;
+    std::uint64_t first_fin_frame = 0;
+    double since_first_fin = 0;          // seconds from the first copy to this one (a FIN again)
 };
 
 /// A packet with RST: the connection is aborted (RFC 9293 §3.5.2).
