@@ -19,7 +19,8 @@
 #
 #   bench/server_bench.sh [build/labtool] [seconds per run=2] [runs=5]
 # Environment: BENCH_KEEP=1 keeps the work dir; BENCH_HTTP_SERVER=0 skips http-server;
-# BENCH_PIN=0 leaves scheduling to the kernel.
+# BENCH_PIN=0 leaves scheduling to the kernel; BENCH_MODES, BENCH_FILES and BENCH_CONNS narrow
+# the cases, e.g. BENCH_MODES=close BENCH_FILES="page.html image.jpg" BENCH_CONNS="10 100".
 set -euo pipefail
 bin="$(realpath "${1:-$(dirname "$0")/../build/labtool}")"
 duration="${2:-2}"
@@ -137,9 +138,11 @@ echo "labtool $("$bin" --version 2>&1 | head -1) | $(nginx -v 2>&1) | ${hs_note:
 # ---- runs ----------------------------------------------------------------------------------
 results="$work/results.tsv"
 : > "$results"
-files=(page.html image.jpg file.bin)
-conns=(1 10 100)
-modes=(keep-alive close)
+read -r -a files <<< "${BENCH_FILES:-page.html image.jpg file.bin}"
+read -r -a conns <<< "${BENCH_CONNS:-1 10 100}"
+read -r -a modes <<< "${BENCH_MODES:-keep-alive close}"
+for m in "${modes[@]}"; do [[ "$m" == keep-alive || "$m" == close ]] || { echo "BENCH_MODES: keep-alive or close, not '$m'" >&2; exit 2; }; done
+for f in "${files[@]}"; do [[ -f "$root/$f" ]] || { echo "BENCH_FILES: page.html, image.jpg or file.bin, not '$f'" >&2; exit 2; }; done
 for mode in "${modes[@]}"; do
     for file in "${files[@]}"; do
         for c in "${conns[@]}"; do

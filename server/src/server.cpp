@@ -18,8 +18,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <sys/sendfile.h>
 #endif
@@ -69,6 +73,7 @@ constexpr int max_write_rounds = 16;                          // sends per turn 
 constexpr std::uint64_t max_file_chunk = 1024 * 1024;         // bytes per sendfile call
 constexpr std::size_t fallback_chunk_bytes = 64 * 1024;       // pread + send without sendfile
 constexpr std::size_t read_chunk_bytes = 16 * 1024;           // per read from the socket
+constexpr int max_accepts_per_turn = 32;                      // then other handlers run first
 constexpr std::string_view server_name = "labtool";
 
 // The "server" logger: whatever the program registered under that name, else one on stderr
@@ -102,6 +107,20 @@ bool is_unavailable_address(const boost::system::error_code& ec) {
     return ec == boost::system::errc::address_family_not_supported ||
            ec == boost::system::errc::address_not_available ||
            ec == boost::system::errc::protocol_not_supported;
+}
+
+// accept() of a non-blocking, close-on-exec connection: -1 with errno as accept() sets it.
+int accept_connection(int listen_fd) {
+#ifdef __linux__
+    return ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    const int fd = ::accept(listen_fd, nullptr, nullptr);
+    if (fd >= 0) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    return fd;
+#endif
 }
 
 // The Date header changes once a second: format it once per second per thread.
@@ -193,18 +212,21 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 // All handlers run on the thread of the session's io_context (one thread each, so no strand).
 // One deadline, checked by the server's sweep, enforces the idle, header, send and linger
 // timeouts: moving it costs no system call.
+//
+// The connection starts as a bare non-blocking descriptor: a request that is already there
+// when the connection is accepted is read, answered and (with Connection: close) closed with
+// recv, sendmsg and close alone. The descriptor is handed to Asio (registered with epoll) only
+// when the session first has to wait for it, which a kept-alive connection always does.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(Socket&& socket, std::shared_ptr<ServerState> state)
-        : socket_(std::move(socket)), state_(std::move(state)) {
-        // No set-up system calls: the first read and every sendmsg pass MSG_DONTWAIT, so the
-        // socket is switched to non-blocking mode (an ioctl) only when Asio first waits on it or
-        // before sendfile. TCP_NODELAY is set once the connection is kept alive (as nginx does):
-        // a first response never waits for Nagle.
-        ++state_->connections;
-        if (state_->config.access_log) client();  // now, while the peer is surely still known
+    Session(int fd, tcp protocol, const Executor& executor, std::shared_ptr<ServerState> state)
+        : fd_(fd), protocol_(protocol), socket_(executor), state_(std::move(state)) {
+        // TCP_NODELAY is set once the connection is kept alive (as nginx does): a first
+        // response never waits for Nagle.
+        ++state_->connections;  // last: from here on the destructor undoes it and closes fd
     }
     ~Session() {
+        if (!socket_.is_open() && fd_ >= 0) ::close(fd_);  // never handed to Asio
         state_->forget_session(this);
         --state_->connections;
     }
@@ -215,14 +237,19 @@ public:
     /// when nothing is logged).
     const std::string& client() {
         if (client_.empty()) {
-            boost::system::error_code ec;
-            auto ep = socket_.remote_endpoint(ec);
-            client_ = ec ? std::string("?") : format_endpoint(ep);
+            tcp::endpoint ep;
+            socklen_t len = static_cast<socklen_t>(ep.capacity());
+            const bool ok = fd_ >= 0 && ::getpeername(fd_, ep.data(), &len) == 0;
+            if (ok) ep.resize(len);
+            client_ = ok ? format_endpoint(ep) : std::string("?");
         }
         return client_;
     }
 
-    void run() { net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
+    void run() {
+        if (state_->config.access_log) client();  // now, while the peer is surely still known
+        net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    }
 
     /// Thread-safe: closes the socket on the session's strand, cancelling whatever is pending.
     void close() {
@@ -231,6 +258,19 @@ public:
 
 private:
     enum class Phase { reading, writing, lingering, closed };
+
+    // Hands the descriptor to Asio before the first wait on it (an epoll registration).
+    bool ensure_socket() {
+        if (socket_.is_open()) return true;
+        boost::system::error_code ec;
+        socket_.assign(protocol_, fd_, ec);
+        if (ec) {
+            logger()->debug("server: cannot watch connection {}: {}", client(), ec.message());
+            hard_close();
+            return false;
+        }
+        return true;
+    }
 
     // ---- deadline -------------------------------------------------------------------------
     // No timer per connection: the server's sweep (ServerState::sweep, a few times a second)
@@ -259,7 +299,7 @@ private:
             case Phase::reading:
                 // Idle keep-alive or slow header: stop reading; on_read decides (close or 408).
                 timed_out_ = true;
-                socket_.cancel(ec);
+                if (socket_.is_open()) socket_.cancel(ec);
                 break;
             case Phase::writing:
             case Phase::lingering:
@@ -332,13 +372,14 @@ private:
             const auto buf = buffer_.prepare(read_chunk_bytes);
             ssize_t n = 0;
             do {
-                n = ::recv(socket_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+                n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
             } while (n < 0 && errno == EINTR);
             if (n > 0) return on_read({}, static_cast<std::size_t>(n));
             if (n == 0) return on_read(net::error::eof, 0);
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 return on_read(beast::error_code(errno, boost::system::system_category()), 0);
         }
+        if (!ensure_socket()) return;
         socket_.async_read_some(buffer_.prepare(read_chunk_bytes),
                                 beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -464,7 +505,7 @@ private:
     // the header with sendfile, the header sent with MSG_MORE so that both share a segment.
     void write_loop() {
         if (phase_ != Phase::writing) return;
-        const int fd = socket_.native_handle();
+        const int fd = fd_;
         const std::string_view body = memory_body();
         const std::uint64_t body_total = res_.body_bytes();
         for (int round = 0; round < max_write_rounds; ++round) {
@@ -482,7 +523,11 @@ private:
                 msg.msg_iov = iov;
                 msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
                 int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-                if (res_.kind == BodyKind::file && body_sent_ < body_total) flags |= MSG_MORE;
+                // MSG_MORE holds back a last partial segment: for the header before a file body,
+                // and for a response after which the connection closes, whose close (or
+                // shutdown) then sends the data with the FIN in one segment, as nginx's
+                // TCP_CORK does: one packet less per connection.
+                if ((res_.kind == BodyKind::file && body_sent_ < body_total) || !keep_alive_) flags |= MSG_MORE;
                 n = ::sendmsg(fd, &msg, flags);
                 if (n > 0) {
                     auto sent = static_cast<std::size_t>(n);
@@ -502,6 +547,7 @@ private:
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!ensure_socket()) return;
                 socket_.async_wait(Socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
                     if (ec) return self->on_write_done(ec);
                     self->write_loop();
@@ -520,11 +566,7 @@ private:
         auto offset = static_cast<off_t>(res_.offset + body_sent_);
 #ifdef __linux__
         if (!sendfile_unsupported_) {
-            if (!socket_.non_blocking()) {
-                boost::system::error_code ec;
-                socket_.non_blocking(true, ec);  // sendfile has no MSG_DONTWAIT
-                if (ec) return -1;
-            }
+            // The descriptor is non-blocking since accept (sendfile has no MSG_DONTWAIT).
             const ssize_t n = ::sendfile(fd, res_.file.get(), &offset, amount);
             if (n >= 0 || (errno != EINVAL && errno != ENOSYS)) return n;
             sendfile_unsupported_ = true;  // e.g. a file system without splice support
@@ -566,8 +608,8 @@ private:
             return do_close();
         }
         if (!no_delay_) {
-            boost::system::error_code ignored;
-            socket_.set_option(tcp::no_delay(true), ignored);
+            const int one = 1;
+            ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             no_delay_ = true;
         }
         // The next request: through the executor, not by recursion (pipelined requests, or a
@@ -582,15 +624,14 @@ private:
     void do_close() {
         if (phase_ == Phase::closed || phase_ == Phase::lingering) return;
         phase_ = Phase::lingering;
-        boost::system::error_code ec;
-        socket_.shutdown(Socket::shutdown_send, ec);
-        if (ec) return hard_close();
+        if (::shutdown(fd_, SHUT_WR) != 0) return hard_close();
         if (!linger_buffer_) linger_buffer_ = std::make_unique<char[]>(linger_buffer_bytes);
         set_deadline(linger_timeout);
         do_linger();
     }
 
     void do_linger() {
+        if (!ensure_socket()) return;
         socket_.async_read_some(net::buffer(linger_buffer_.get(), linger_buffer_bytes),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     if (!ec && self->phase_ == Phase::lingering) return self->do_linger();
@@ -603,13 +644,20 @@ private:
         phase_ = Phase::closed;
         // close() alone: after the linger the peer has closed, and a shutdown would only fail
         // with ENOTCONN (one wasted system call per connection).
-        boost::system::error_code ec;
-        socket_.close(ec);
+        if (socket_.is_open()) {
+            boost::system::error_code ec;
+            socket_.close(ec);  // cancels what is pending, leaves epoll, closes fd_
+        } else if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = -1;
         deadline_.store(never, std::memory_order_relaxed);
     }
 
     static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-    Socket socket_;
+    int fd_;           // the connection; owned by socket_ once assigned to it
+    tcp protocol_;
+    Socket socket_;    // not open until the session first waits (ensure_socket)
     std::atomic<std::int64_t> deadline_{never};  // coarse_now_ns() time; read by the sweep
     std::atomic<bool> deadline_posted_{false};
     bool timed_out_ = false;
@@ -691,6 +739,8 @@ public:
         }
         if (!ec) acceptor_.bind(endpoint, ec);
         if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        if (!ec) acceptor_.non_blocking(true, ec);  // accept_some() accepts until EAGAIN
+        protocol_ = endpoint.protocol();
         if (ec) {
             boost::system::error_code ignored;
             acceptor_.close(ignored);
@@ -722,45 +772,74 @@ public:
     }
 
 private:
+    // Waits until the listening socket is readable, then accepts what is queued with accept4()
+    // itself: the new descriptors stay out of Asio (and epoll) until a session has to wait on
+    // one. Each io_context is run by one thread, so no connection can arrive unnoticed between
+    // the EAGAIN that ends accept_some() and the wait queued right after it.
     void do_accept() {
         if (!acceptor_.is_open()) return;
-        acceptor_.async_accept(beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        acceptor_.async_wait(Acceptor::wait_read, beast::bind_front_handler(&Listener::on_ready, shared_from_this()));
     }
 
-    void on_accept(beast::error_code ec, Socket socket) {
+    void on_ready(beast::error_code ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (ec) {
-            // Out of descriptors and similar: wait a little instead of spinning on accept().
-            logger()->warn("server: accept on {} failed: {}", local_name(), ec.message());
-            retry_timer_.expires_after(accept_retry_delay);
-            retry_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
-                if (!tec) self->do_accept();
-            });
+        if (ec) return retry_later(ec);
+        accept_some();
+    }
+
+    void accept_some() {
+        if (!acceptor_.is_open()) return;
+        for (int i = 0; i < max_accepts_per_turn; ++i) {
+            const int fd = accept_connection(acceptor_.native_handle());
+            if (fd < 0) {
+                const int err = errno;
+                if (err == EAGAIN || err == EWOULDBLOCK) return do_accept();
+                // The client gave up before we took the connection: take the next one.
+                if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+                // Out of descriptors and similar.
+                return retry_later(beast::error_code(err, boost::system::system_category()));
+            }
+            start_session(fd);
+        }
+        // More may be queued: let the other handlers of this thread run first.
+        net::post(acceptor_.get_executor(), beast::bind_front_handler(&Listener::accept_some, shared_from_this()));
+    }
+
+    // Waits a little instead of spinning on accept().
+    void retry_later(beast::error_code ec) {
+        logger()->warn("server: accept on {} failed: {}", local_name(), ec.message());
+        retry_timer_.expires_after(accept_retry_delay);
+        retry_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
+            if (!tec) self->do_accept();
+        });
+    }
+
+    void start_session(int fd) {
+        if (state_->connections.load() >= state_->config.max_connections) return refuse(fd);
+        std::shared_ptr<Session> session;
+        try {
+            session = std::make_shared<Session>(fd, protocol_, acceptor_.get_executor(), state_);
+        } catch (const std::exception& e) {
+            ::close(fd);  // no session owns it
+            logger()->error("server: cannot start a session: {}", e.what());
             return;
         }
-        if (state_->connections.load() >= state_->config.max_connections) {
-            refuse(socket);
-            return do_accept();
-        }
         try {
-            auto session = std::make_shared<Session>(std::move(socket), state_);
-            if (state_->register_session(session.get())) session->run();
+            if (state_->register_session(session.get())) session->run();  // else ~Session closes it
         } catch (const std::exception& e) {
             logger()->error("server: cannot start a session: {}", e.what());
         }
-        do_accept();
     }
 
     // Over max_connections: one best-effort 503 (non-blocking, never waits) and close, so the
     // client learns why instead of hanging in the listen backlog.
-    void refuse(Socket& socket) {
+    void refuse(int fd) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
-        boost::system::error_code ec;
-        ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        socket.shutdown(Socket::shutdown_send, ec);
-        socket.close(ec);
+        ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::shutdown(fd, SHUT_WR);
+        ::close(fd);
         if (!warned_full_.exchange(true))
             logger()->warn("server: {} connections open (the limit): refusing more with 503",
                            state_->config.max_connections);
@@ -768,6 +847,7 @@ private:
 
     std::atomic<bool> warned_full_{false};
     Acceptor acceptor_;
+    tcp protocol_ = tcp::v4();
     Timer retry_timer_;
     std::shared_ptr<ServerState> state_;
 };
