@@ -21,6 +21,9 @@
 # Environment: BENCH_KEEP=1 keeps the work dir; BENCH_HTTP_SERVER=0 skips http-server;
 # BENCH_PIN=0 leaves scheduling to the kernel; BENCH_MODES, BENCH_FILES and BENCH_CONNS narrow
 # the cases, e.g. BENCH_MODES=close BENCH_FILES="page.html image.jpg" BENCH_CONNS="10 100".
+# BENCH_PERF=1 (pinned runs only, needs `perf`) also counts the instructions each request costs
+# on the server's CPU and on wrk's (kernel work included: on loopback the TCP receive path of a
+# packet runs on its sender's CPU), a measure that VM noise hardly moves, unlike req/s.
 set -euo pipefail
 bin="$(realpath "${1:-$(dirname "$0")/../build/labtool}")"
 duration="${2:-2}"
@@ -35,6 +38,12 @@ if [[ "${BENCH_PIN:-1}" == 1 && $(nproc) -ge 2 ]] && command -v taskset > /dev/n
 fi
 command -v wrk > /dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 command -v nginx > /dev/null || { echo "nginx is missing: apt-get install -y nginx-light" >&2; exit 1; }
+perf_counts=0
+if [[ "${BENCH_PERF:-0}" == 1 ]]; then
+    [[ ${#server_cpu[@]} -gt 0 ]] || { echo "BENCH_PERF=1 needs pinned runs (2 or more cores, BENCH_PIN=1)" >&2; exit 2; }
+    command -v perf > /dev/null || { echo "perf is missing: apt-get install -y linux-perf" >&2; exit 1; }
+    perf_counts=1
+fi
 
 work="$(mktemp -d /tmp/labtool-server-bench.XXXXXX)"
 pids=()
@@ -150,14 +159,23 @@ for mode in "${modes[@]}"; do
                 for s in "${servers[@]}"; do
                     hdr=()
                     [[ "$mode" == close ]] && hdr=(-H "Connection: close")
-                    out=$("${client_cpu[@]}" wrk -t1 -c"$c" -d"${duration}s" --timeout 5s "${hdr[@]}" \
+                    counter=()
+                    [[ $perf_counts == 1 ]] && counter=(perf stat -a -C 0,1 -A -e instructions -x, -o "$work/perf.csv" --)
+                    out=$("${counter[@]}" "${client_cpu[@]}" wrk -t1 -c"$c" -d"${duration}s" --timeout 5s "${hdr[@]}" \
                         "http://127.0.0.1:${port[$s]}/$file" 2>&1 || true)
+                    ins0=0
+                    ins1=0
+                    requests=$(awk '/requests in/ { print $1 }' <<< "$out")
+                    if [[ $perf_counts == 1 && -s "$work/perf.csv" && ${requests:-0} -gt 0 ]]; then
+                        ins0=$(awk -F, -v n="$requests" '$1 == "CPU0" && $4 ~ /instructions/ { printf "%.0f", $2 / n }' "$work/perf.csv")
+                        ins1=$(awk -F, -v n="$requests" '$1 == "CPU1" && $4 ~ /instructions/ { printf "%.0f", $2 / n }' "$work/perf.csv")
+                    fi
                     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<< "$out")
                     tps=$(awk '/^Transfer\/sec:/ { v = $2; u = substr(v, length(v) - 1); n = v + 0;
                         if (u == "GB") n *= 1024; else if (u == "KB") n /= 1024; else if (u ~ /[0-9]B$/) n /= 1048576;
                         printf "%.2f", n }' <<< "$out")
                     errs=$(awk '/Socket errors|Non-2xx/ { print }' <<< "$out" | tr '\n' ' ')
-                    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$file" "$c" "$s" "${rps:-0}" "${tps:-0}" "$errs" >> "$results"
+                    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$file" "$c" "$s" "${rps:-0}" "${tps:-0}" "${ins0:-0}" "${ins1:-0}" "$errs" >> "$results"
                     sleep 0.2
                 done
             done
@@ -167,15 +185,18 @@ for mode in "${modes[@]}"; do
 done
 
 # ---- table ---------------------------------------------------------------------------------
-python3 - "$results" "${servers[*]}" << 'EOF'
+python3 - "$results" "${servers[*]}" "$perf_counts" << 'EOF'
 import statistics, sys
 from collections import defaultdict
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 servers = sys.argv[2].split()
+perf = sys.argv[3] == "1"
 data = defaultdict(list)
+ins = defaultdict(list)
 errors = defaultdict(set)
-for mode, f, c, s, rps, mbs, err in rows:
+for mode, f, c, s, rps, mbs, ins0, ins1, err in rows:
     data[(mode, f, int(c), s)].append((float(rps), float(mbs)))
+    ins[(mode, f, int(c), s)].append((float(ins0), float(ins1)))
     if err.strip():
         errors[(mode, f, int(c), s)].add(err.strip())
 names = {"page.html": "1 KB page", "image.jpg": "30 KB image", "file.bin": "3 MB file"}
@@ -200,6 +221,20 @@ for mode, f, c in seen:
     if hs:
         line += f" {med['http-server'][0]:,.0f} | {ratio(med['labtool'][0], med['http-server'][0])} |"
     print(line)
+if perf:
+    print()
+    print("Instructions per request (median; `perf stat -a`, user and kernel), on CPU 0 (the server, and the")
+    print("receive path of what it sends) and CPU 1 (wrk, and the receive path of what wrk sends):")
+    print()
+    print("| mode | file | conns | labtool CPU 0 | nginx CPU 0 | labtool CPU 1 | nginx CPU 1 | labtool/nginx, both CPUs |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for mode, f, c in seen:
+        m = {s: (statistics.median(v[0] for v in ins[(mode, f, c, s)]),
+                 statistics.median(v[1] for v in ins[(mode, f, c, s)])) for s in ("labtool", "nginx")}
+        both = lambda s: m[s][0] + m[s][1]
+        r = f"{both('labtool') / both('nginx'):.3f}×" if both("nginx") else "n/a"
+        print(f"| {mode} | {names.get(f, f)} | {c} | {m['labtool'][0]:,.0f} | {m['nginx'][0]:,.0f} | "
+              f"{m['labtool'][1]:,.0f} | {m['nginx'][1]:,.0f} | {r} |")
 if errors:
     print()
     print("wrk reported errors:")
