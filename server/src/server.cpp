@@ -774,8 +774,8 @@ public:
 private:
     // Waits until the listening socket is readable, then accepts what is queued with accept4()
     // itself: the new descriptors stay out of Asio (and epoll) until a session has to wait on
-    // one. Each io_context is run by one thread, so no connection can arrive unnoticed between
-    // the EAGAIN that ends accept_some() and the wait queued right after it.
+    // one. Asio re-arms the listening socket for every wait (epoll_ctl MOD), so a connection
+    // that arrives between the EAGAIN that ends accept_some() and the next wait still wakes it.
     void do_accept() {
         if (!acceptor_.is_open()) return;
         acceptor_.async_wait(Acceptor::wait_read, beast::bind_front_handler(&Listener::on_ready, shared_from_this()));
