@@ -290,6 +290,7 @@ struct Engine::Impl final : ConnectionHost {
     void add_history(Connection& c, Direction dir, char letter, bool repeatable = false);
     void on_segment(Connection& c, const TcpSegment& seg, Direction dir);
     void late_teardown(Connection& c, const TcpSegment& seg, Direction dir);
+    Teardown teardown_step(Connection& c, const TcpSegment& seg, Direction dir);
     void deliver(Connection& c, Direction dir, const TcpSegment& seg);
     void push_in_order(Connection& c, Direction dir, std::uint64_t offset, std::span<const std::uint8_t> data,
                        const SegmentOrigin& origin);
@@ -736,19 +737,9 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     }
 
     if (new_fin || (acks_fin && c.teardown_step > 0)) {
-        Teardown e = make<Teardown>(c);
-        e.step = ++c.teardown_step;
-        e.from = dir;
-        e.flags = seg.flags;
-        e.seq_raw = seg.seq;
-        e.ack_raw = seg.ack;
-        e.seq_rel = s.rel(seg.seq);
-        e.ack_rel = seg.has(tcp_flag::ack) ? r.rel(seg.ack) : 0;
-        e.len = seg.payload_len;
+        Teardown e = teardown_step(c, seg, dir);
         e.fin = new_fin;
         e.acks_fin = acks_fin;
-        e.client_state = c.client.state;
-        e.server_state = c.server.state;
         emit(std::move(e));
     }
 
@@ -767,24 +758,31 @@ void Engine::Impl::late_teardown(Connection& c, const TcpSegment& seg, Direction
     const bool fin_again = seg.has(tcp_flag::fin) && s.fin_sent && seg.seq + seg.payload_len == s.fin_seq;
     const bool acks_late_fin = seg.has(tcp_flag::ack) && r.fin_resent_after_end && seg.ack == r.fin_seq + 1;
     if (!fin_again && !acks_late_fin) return;
-    Teardown e = make<Teardown>(c);
     if (fin_again) {
         s.fin_resent_after_end = true;
         if (s.state == TcpState::closed) s.state = TcpState::last_ack;
         else if (s.state == TcpState::time_wait) s.state = TcpState::closing;
-        e.fin = true;
-        e.first_fin_frame = s.fin_frame;
-        e.since_first_fin = now - s.fin_time;
     }
     if (acks_late_fin) {
         r.fin_resent_after_end = false;
         if (r.state == TcpState::last_ack) r.state = TcpState::closed;
         else if (r.state == TcpState::closing) r.state = TcpState::time_wait;
-        e.acks_fin = true;
-        e.first_fin_frame = r.fin_frame;
     }
-    e.step = ++c.teardown_step;
+    Teardown e = teardown_step(c, seg, dir);  // with the states just set
     e.after_end = true;
+    e.fin = fin_again;
+    e.acks_fin = acks_late_fin;
+    e.first_fin_frame = fin_again ? s.fin_frame : r.fin_frame;
+    if (fin_again) e.since_first_fin = now - s.fin_time;
+    emit(std::move(e));
+}
+
+// The next teardown step: this packet's numbers and both sides' states after it.
+Teardown Engine::Impl::teardown_step(Connection& c, const TcpSegment& seg, Direction dir) {
+    const Side& s = c.side(dir);
+    const Side& r = c.peer(dir);
+    Teardown e = make<Teardown>(c);
+    e.step = ++c.teardown_step;
     e.from = dir;
     e.flags = seg.flags;
     e.seq_raw = seg.seq;
@@ -794,7 +792,7 @@ void Engine::Impl::late_teardown(Connection& c, const TcpSegment& seg, Direction
     e.len = seg.payload_len;
     e.client_state = c.client.state;
     e.server_state = c.server.state;
-    emit(std::move(e));
+    return e;
 }
 
 void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) {
