@@ -802,6 +802,38 @@ TEST(E2E, IPv6Live) {
     EXPECT_TRUE(same_events(events, without_summary(r.events))) << "replay of the IPv6 recording";
 }
 
+// When the server ends the connection after a response (Connection: close, HTTP/1.0), the
+// response's last segment carries its FIN: one packet less than a separate FIN, as nginx does,
+// and what the capture then explains as "FIN on the last data segment".
+TEST(E2E, ServerSendsItsFinOnTheLastDataSegmentWhenItCloses) {
+    TempDir dir;
+    std::vector<std::string> codes;
+    const auto s = run_live(dir, [&](std::uint16_t port) {
+        const auto url = base_url(port) + "/";
+        codes.push_back(curl(dir, {"-o", "/dev/null", "-w", "%{http_code}", "-H", "Connection: close", url}));
+        codes.push_back(curl(dir, {"-0", "-o", "/dev/null", "-w", "%{http_code}", url}));
+    });
+    E2E_REQUIRE_STARTED(s);
+    ASSERT_EQ(s.exit_code, std::optional<int>(0)) << s.err;
+    EXPECT_EQ(codes, (std::vector<std::string>{"200", "200"}));
+    const auto streams = by_stream(without_summary(s.events));
+    ASSERT_EQ(streams.size(), 2u) << s.out;
+    for (const auto& [stream, ev] : streams) {
+        const auto resp = of_kind(ev, "http_response");
+        ASSERT_EQ(resp.size(), 1u) << "stream " << stream;
+        const auto bytes = resp[0].value("header_bytes", 0LL) + resp[0].value("body_bytes", 0LL);
+        const auto td = of_kind(ev, "teardown");
+        ASSERT_FALSE(td.empty()) << "stream " << stream;
+        EXPECT_EQ(td[0].value("from", ""), "server") << td[0].dump();
+        EXPECT_TRUE(td[0].value("fin", false)) << td[0].dump();
+        EXPECT_EQ(td[0].value("len", -1LL), bytes) << "the FIN rides on the whole response: " << td[0].dump();
+        EXPECT_EQ(td[0].value("frame", -1LL), resp[0].value("frame", -2LL)) << "the response's last frame";
+        const auto end = of_kind(ev, "connection_end");
+        ASSERT_EQ(end.size(), 1u);
+        EXPECT_EQ(end[0].value("closed_first", ""), "server") << end[0].dump();
+    }
+}
+
 }  // namespace
 
 namespace e2e {
