@@ -130,7 +130,7 @@ struct Side {
     std::uint64_t fin_offset = 0; // stream offset of the FIN (= bytes before it)
     std::uint64_t fin_frame = 0;  // frame that first carried the FIN
     double fin_time = 0;
-    bool fin_resent_after_end = false;  // the FIN came again after the connection ended
+    std::uint64_t fin_resent_frame = 0;  // the FIN came again after the connection ended, here
     std::uint64_t next_offset = 0;   // reassembly: next in-order stream offset
     std::map<std::uint64_t, OutOfOrder> ooo;
     std::size_t ooo_bytes = 0;
@@ -753,26 +753,29 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
 // it is still in LAST-ACK (or CLOSING); the peer in TIME-WAIT answers with a new ACK and starts
 // its 2×MSL wait over (RFC 9293 §3.10.7.4).
 void Engine::Impl::late_teardown(Connection& c, const TcpSegment& seg, Direction dir) {
+    // Only after a close by FINs that both were acknowledged (not after a RST or an idle end).
+    if (c.reset || !c.client.fin_acked || !c.server.fin_acked) return;
     Side& s = c.side(dir);
     Side& r = c.peer(dir);
     const bool fin_again = seg.has(tcp_flag::fin) && s.fin_sent && seg.seq + seg.payload_len == s.fin_seq;
-    const bool acks_late_fin = seg.has(tcp_flag::ack) && r.fin_resent_after_end && seg.ack == r.fin_seq + 1;
+    const bool acks_late_fin = seg.has(tcp_flag::ack) && r.fin_resent_frame != 0 && seg.ack == r.fin_seq + 1;
     if (!fin_again && !acks_late_fin) return;
+    const std::uint64_t acked_copy = r.fin_resent_frame;
     if (fin_again) {
-        s.fin_resent_after_end = true;
+        s.fin_resent_frame = frame;
         if (s.state == TcpState::closed) s.state = TcpState::last_ack;
         else if (s.state == TcpState::time_wait) s.state = TcpState::closing;
     }
     if (acks_late_fin) {
-        r.fin_resent_after_end = false;
+        r.fin_resent_frame = 0;
         if (r.state == TcpState::last_ack) r.state = TcpState::closed;
         else if (r.state == TcpState::closing) r.state = TcpState::time_wait;
     }
-    Teardown e = teardown_step(c, seg, dir);  // with the states just set
+    Teardown e = teardown_step(c, seg, dir);
     e.after_end = true;
     e.fin = fin_again;
     e.acks_fin = acks_late_fin;
-    e.first_fin_frame = fin_again ? s.fin_frame : r.fin_frame;
+    e.fin_frame = fin_again ? s.fin_frame : acked_copy;  // the first copy, or the copy acknowledged
     if (fin_again) e.since_first_fin = now - s.fin_time;
     emit(std::move(e));
 }

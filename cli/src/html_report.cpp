@@ -8,6 +8,8 @@
 // from the capture is HTML-escaped (and invalid UTF-8 / control bytes shown as \xNN).
 #include "html_report.hpp"
 
+#include "explain.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -295,21 +297,14 @@ public:
 private:
     template <typename... Args>
     std::string T(Msg m, Args&&... args) const {
-        const std::string_view f = text(lang_, m);
-        try {
-            return fmt::format(fmt::runtime(f), std::forward<Args>(args)...);
-        } catch (const fmt::format_error&) {
-            return std::string(f) + " [format error: " + std::string(msg_name(m)) + "]";
-        }
+        return format_msg(lang_, m, std::forward<Args>(args)...);
     }
     /// The catalogue text, escaped for HTML.
     template <typename... Args>
     std::string H(Msg m, Args&&... args) const {
         return esc(T(m, std::forward<Args>(args)...));
     }
-    [[nodiscard]] std::string side(a::Direction d) const {
-        return T(d == a::Direction::client_to_server ? Msg::side_client : Msg::side_server);
-    }
+    [[nodiscard]] std::string side(a::Direction d) const { return side_text(lang_, d); }
 
     Conn& conn(std::uint32_t stream) {
         auto it = conns_.find(stream);
@@ -367,8 +362,9 @@ private:
 
     void collect(const a::Teardown& e) {
         Conn& c = conn(e.stream);
-        ++c.teardown_packets;
+        if (!e.after_end) ++c.teardown_packets;  // the close itself: 3 or 4 packets
         mark(c, {e.frame, e.time, e.client_state, e.server_state});
+        if (e.after_end && c.drawn) note(c, late_teardown_text(lang_, e));
     }
 
     void collect(const a::Reset& e) {

@@ -223,7 +223,7 @@ private:
         j["client_state"] = state(e.client_state);
         j["server_state"] = state(e.server_state);
         j["after_end"] = e.after_end;
-        if (e.after_end) j["first_fin_frame"] = e.first_fin_frame;
+        if (e.after_end) j["fin_frame"] = e.fin_frame;
     }
     static void fill(json& j, const a::Reset& e) {
         j["from"] = side_name(e.from);

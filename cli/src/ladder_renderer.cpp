@@ -137,20 +137,29 @@ private:
     void handle(const a::HttpResponse& e) {
         if (pending_ && pending_->frame == e.frame) pending_->note = std::to_string(e.status) + " " + e.reason;
     }
+    void handle(const a::ConnectionEnd& e) {
+        // Live, a finished connection's lanes are dropped (its last row printed first); late
+        // packets of it are drawn without states. Grouped, every connection is printed at the end.
+        emit_pending();
+        if (!grouped_) lanes_.erase(e.stream);
+    }
     template <typename E>
     void handle(const E&) {}
 
     void set_states(std::uint32_t stream, a::TcpState c, a::TcpState s) {
-        Lanes& l = lanes_[stream];
-        l.client_state = c;
-        l.server_state = s;
+        auto it = lanes_.find(stream);
+        if (it == lanes_.end()) return;  // a late packet of a finished connection
+        it->second.client_state = c;
+        it->second.server_state = s;
     }
 
     void emit_pending() {
         if (!pending_) return;
         Row r = std::move(*pending_);
         pending_.reset();
-        Lanes& l = lanes_[r.stream];
+        auto it = lanes_.find(r.stream);
+        if (it == lanes_.end()) return print(r);  // a late packet of a finished connection
+        Lanes& l = it->second;
         const std::string cs(a::state_name(l.client_state));
         const std::string ss(a::state_name(l.server_state));
         if (cs != l.shown_client) r.client_state = l.shown_client = cs;

@@ -1,6 +1,7 @@
 // Annotated text for people: every event with its numbers, the rule behind them and the
 // arithmetic a student would otherwise do by hand, in English or Chinese (messages.cpp), coloured
 // on a terminal. -q gives one line per connection and per HTTP exchange.
+#include "explain.hpp"
 #include "messages.hpp"
 #include "packet_details.hpp"
 #include "renderer.hpp"
@@ -113,7 +114,7 @@ public:
             for (const auto& r : conn_rows_)
                 line(fmt::format("  #{:<6}{:<25}{:>8}{:>11}{:>11}{:>9}{:>9.3f}s  {}", r.stream, r.client, r.requests,
                                  r.client_bytes, r.server_bytes, r.packets, r.duration, r.closed));
-            if (conn_rows_dropped_) line("  " + T(Msg::resp_more_segments, fmt::arg("n", conn_rows_dropped_)));
+            if (conn_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", conn_rows_dropped_)));
         }
         if (!http_rows_.empty()) {
             line("");
@@ -123,7 +124,7 @@ public:
                 line(fmt::format("  #{:<6}{:<42}{:>6}{:>11}{:>10}  {}", r.stream, req, r.status, r.bytes, r.segments,
                                  r.time ? ms(*r.time) + " ms" : std::string("-")));
             }
-            if (http_rows_dropped_) line("  " + T(Msg::resp_more_segments, fmt::arg("n", http_rows_dropped_)));
+            if (http_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", http_rows_dropped_)));
         }
         if (s.record_path)
             line("  " + T(Msg::sum_recorded, fmt::arg("packets", s.recorded), fmt::arg("path", *s.record_path)));
@@ -144,16 +145,9 @@ private:
     /// The catalogue text of `m`, formatted with named arguments.
     template <typename... Args>
     std::string T(Msg m, Args&&... args) const {
-        const std::string_view f = text(opt_.lang, m);
-        try {
-            return fmt::format(fmt::runtime(f), std::forward<Args>(args)...);
-        } catch (const fmt::format_error&) {
-            return std::string(f) + " [format error: " + std::string(msg_name(m)) + "]";
-        }
+        return format_msg(opt_.lang, m, std::forward<Args>(args)...);
     }
-    [[nodiscard]] std::string side(a::Direction d) const {
-        return T(d == a::Direction::client_to_server ? Msg::side_client : Msg::side_server);
-    }
+    [[nodiscard]] std::string side(a::Direction d) const { return side_text(opt_.lang, d); }
     [[nodiscard]] std::string arrow(a::Direction d) const {
         return T(d == a::Direction::client_to_server ? Msg::arrow_c2s : Msg::arrow_s2c);
     }
@@ -321,7 +315,7 @@ private:
                                     {"If-Modified-Since", Msg::hdr_if_modified_since}});
         if (e.headers_truncated) detail(paint(yellow, T(Msg::req_headers_truncated)));
         detail(T(Msg::req_size, fmt::arg("header", e.header_bytes),
-                 fmt::arg("body", e.body_bytes ? fmt::format(" + {} body", e.body_bytes) : std::string()),
+                 fmt::arg("body", e.body_bytes ? T(Msg::req_body_part, fmt::arg("n", e.body_bytes)) : std::string()),
                  fmt::arg("segments", e.segments.size())));
         if (!e.segments.empty()) {
             const auto& first = e.segments.front();
@@ -416,14 +410,9 @@ private:
         if (e.after_end) {
             // The connection's summary is printed already: explain the late FIN or ACK alone.
             if (opt_.brief) return;
-            const std::string why =
-                e.fin ? T(Msg::td_fin_again, fmt::arg("side", side(e.from)), fmt::arg("frame", e.first_fin_frame),
-                          fmt::arg("ms", fmt::format("{:.1f}", e.since_first_fin * 1000.0)),
-                          fmt::arg("state", state(e.from == a::Direction::client_to_server ? e.client_state : e.server_state)))
-                      : T(Msg::td_ack_again, fmt::arg("side", side(e.from)), fmt::arg("frame", e.first_fin_frame));
             line(fmt::format("{} {} {:<12} {}  seq {} ack {}", prefix(e), paint(magenta, T(Msg::td_title, fmt::arg("step", e.step))),
                              a::flags_to_string(e.flags), arrow(e.from), e.seq_rel, e.ack_rel));
-            detail(why);
+            detail(late_teardown_text(opt_.lang, e));
             detail(states(e.client_state, e.server_state));
             return;
         }
@@ -526,7 +515,7 @@ private:
             detail(paint(dim, T(Msg::end_preconnect)));
         detail(T(Msg::end_stats, fmt::arg("completeness", e.completeness), fmt::arg("state", e.conn_state),
                  fmt::arg("history", e.history),
-                 fmt::arg("rtt", e.initial_rtt ? fmt::format(", initial RTT {} ms", ms(*e.initial_rtt)) : std::string())));
+                 fmt::arg("rtt", e.initial_rtt ? T(Msg::end_rtt_part, fmt::arg("ms", ms(*e.initial_rtt))) : std::string())));
         std::string flags;
         for (int i = 0; i < a::analysis_flag_count; ++i) {
             const auto n = e.analysis_counts[static_cast<std::size_t>(i)];

@@ -289,7 +289,7 @@ TEST(Engine, FinSentAgainAfterTheEndIsExplainedAsTimeWaitAtWork) {
     EXPECT_TRUE(td[3].fin);
     EXPECT_FALSE(td[3].acks_fin);
     EXPECT_EQ(td[3].from, Direction::server_to_client);
-    EXPECT_EQ(td[3].first_fin_frame, 5u);
+    EXPECT_EQ(td[3].fin_frame, 5u);   // its first copy
     EXPECT_DOUBLE_EQ(td[3].since_first_fin, 1.0);
     EXPECT_EQ(td[3].server_state, TcpState::last_ack);
     EXPECT_EQ(td[3].client_state, TcpState::time_wait);
@@ -297,7 +297,7 @@ TEST(Engine, FinSentAgainAfterTheEndIsExplainedAsTimeWaitAtWork) {
     EXPECT_TRUE(td[4].after_end);
     EXPECT_TRUE(td[4].acks_fin);
     EXPECT_FALSE(td[4].fin);
-    EXPECT_EQ(td[4].first_fin_frame, 5u);
+    EXPECT_EQ(td[4].fin_frame, 7u);   // the resent copy it acknowledges
     EXPECT_EQ(td[4].server_state, TcpState::closed);
     EXPECT_EQ(td[4].client_state, TcpState::time_wait);
     // The late FIN is a retransmission and its ACK a duplicate, as tshark flags them.
@@ -314,6 +314,16 @@ TEST(Engine, FinSentAgainAfterTheEndIsExplainedAsTimeWaitAtWork) {
     d.client(f::ack);
     d.frames().push_back(d.frames()[5]);
     EXPECT_EQ(all<Teardown>(d.run()).size(), 3u);
+    // After a RST the client's FIN again is no TIME-WAIT story: no teardown step, states stay.
+    Conversation r(1, 2);
+    r.handshake();
+    r.client(f::fin | f::ack);     // 4
+    r.server(f::rst | f::ack);     // 5: the connection is aborted
+    r.frames().push_back(r.frames()[3]);  // 6: the client's FIN again
+    const auto after_rst = r.run();
+    const auto rtd = all<Teardown>(after_rst);
+    ASSERT_EQ(rtd.size(), 1u);
+    EXPECT_FALSE(rtd[0].after_end);
 }
 
 TEST(Engine, KeepAliveRequestsArePairedInOrder) {

@@ -147,9 +147,10 @@ struct Teardown : EventBase {
     TcpState client_state = TcpState::closed;  // after this packet
     TcpState server_state = TcpState::closed;
     /// After the connection ended: a FIN sent again (its sender never got the ACK), or the new
-    /// ACK of such a FIN. first_fin_frame: the frame of that FIN's first copy.
+    /// ACK of such a FIN. fin_frame: for a FIN again, the frame of its first copy; for the ACK,
+    /// the frame of the resent FIN it acknowledges.
     bool after_end = false;
-    std::uint64_t first_fin_frame = 0;
+    std::uint64_t fin_frame = 0;
     double since_first_fin = 0;          // seconds from the first copy to this one (a FIN again)
 };
 
