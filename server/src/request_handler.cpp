@@ -362,12 +362,17 @@ std::string FileServer::file_fields(const FileMeta& meta, std::uint64_t length, 
     res.add("Content-Type", meta.content_type);
     res.add("Content-Length", std::to_string(length));
     if (!content_range.empty()) res.add("Content-Range", content_range);
+    add_validators(res, meta);
+    res.add("Accept-Ranges", "bytes");
+    return std::move(res.fields);
+}
+
+// What a 304 keeps of a file's fields (RFC 9110 section 15.4.5): validators and caching.
+void FileServer::add_validators(Response& res, const FileMeta& meta) const {
     res.add("Last-Modified", meta.last_modified);
     res.add("ETag", meta.etag);
-    res.add("Accept-Ranges", "bytes");
     res.add("Cache-Control", cache_control_);
     if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
-    return std::move(res.fields);
 }
 
 Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached,
@@ -396,10 +401,7 @@ Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, 
     if (not_modified) {
         Response res;
         res.status = 304;
-        res.add("ETag", etag);
-        res.add("Last-Modified", meta.last_modified);
-        res.add("Cache-Control", cache_control_);
-        if (options_.cors) res.add("Access-Control-Allow-Origin", "*");
+        add_validators(res, meta);
         return res;
     }
 
@@ -462,24 +464,24 @@ Response FileServer::listing(int dir_fd, const NormalizedTarget& target, bool he
     };
     std::vector<Item> items;
     const int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* dir = copy >= 0 ? ::fdopendir(copy) : nullptr;
-    if (dir == nullptr) {
+    // Owned, so that an allocation failure below cannot leak the directory.
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(copy >= 0 ? ::fdopendir(copy) : nullptr, &::closedir);
+    if (!dir) {
         if (copy >= 0) ::close(copy);
         return not_found(head);
     }
     constexpr std::size_t max_entries = 10000;
-    while (dirent* e = ::readdir(dir)) {
+    while (dirent* e = ::readdir(dir.get())) {
         const std::string_view name = e->d_name;
         if (name == "." || name == "..") continue;
         if (!options_.allow_dotfiles && name.front() == '.') continue;
         if (!is_valid_utf8(name)) continue;
         struct stat st {};
-        if (::fstatat(::dirfd(dir), e->d_name, &st, 0) != 0) continue;
+        if (::fstatat(::dirfd(dir.get()), e->d_name, &st, 0) != 0) continue;
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
         items.push_back({std::string(name), S_ISDIR(st.st_mode)});
         if (items.size() >= max_entries) break;
     }
-    ::closedir(dir);
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
         return a.dir != b.dir ? a.dir : a.name < b.name;
     });

@@ -88,7 +88,7 @@ private:
 /// Serves requests from one root folder. Thread-safe once constructed.
 class FileServer {
 public:
-    /// `root` must be an absolute, canonical directory path. Opens it (O_PATH) and keeps it open.
+    /// `root` must be an absolute, canonical directory path. Opens it (O_RDONLY | O_DIRECTORY) and keeps it open.
     FileServer(std::filesystem::path root, FileServerOptions options, std::error_code& ec);
 
     /// The response to a request head. Never throws for bad input: every problem becomes a
@@ -103,6 +103,7 @@ private:
     std::shared_ptr<const FileCache::Entry> fresh_entry(const std::string& cache_key) const;
     /// The header block of a 200 (no `content_range`) or 206 response for `meta`.
     std::string file_fields(const FileMeta& meta, std::uint64_t length, std::string_view content_range) const;
+    void add_validators(Response& res, const FileMeta& meta) const;
     Response listing(int dir_fd, const NormalizedTarget& target, bool head) const;
 
     std::filesystem::path root_;

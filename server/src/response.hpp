@@ -57,7 +57,6 @@ struct Response {
     UniqueFd file;
     std::uint64_t offset = 0;
     std::uint64_t length = 0;  // body bytes of a shared or file body
-    bool close = false;        // the connection must close after this response
 
     void add(std::string_view name, std::string_view value) {
         fields.append(name);

@@ -11,8 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -55,13 +54,12 @@ using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_tra
 
 // Deadlines use the coarse monotonic clock (a few milliseconds of resolution, read without
 // touching the TSC): timeouts here are whole seconds.
+namespace {
 std::int64_t coarse_now_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
-
-namespace {
 
 constexpr std::uint64_t max_request_body_bytes = 64 * 1024;   // bodies are read and discarded
 constexpr std::chrono::seconds send_timeout{30};              // without any progress, slow readers
@@ -159,7 +157,7 @@ struct ServerState {
 
     std::mutex mutex;  // guards everything below
     bool started = false;
-    bool stopped = false;
+    std::atomic<bool> stopped{false};  // set under the mutex; read without it on every request
     std::vector<std::shared_ptr<Listener>> listeners;
     // Live sessions. Each removes itself when destroyed, so its memory is freed (and reused, while
     // still in cache) at once, not when some later sweep lets go of a weak_ptr.
@@ -179,10 +177,7 @@ struct ServerState {
     std::vector<std::shared_ptr<Session>> live_sessions();
     /// Lets each live session check its deadline.
     void sweep();
-    bool is_stopped() {
-        std::lock_guard lock(mutex);
-        return stopped;
-    }
+    bool is_stopped() const { return stopped.load(std::memory_order_acquire); }
 };
 
 // "HTTP/1.1 200 OK\r\nServer: labtool\r\nDate: ...\r\n" and so on, appended to `out`.
@@ -209,7 +204,7 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 }
 
 // One TCP connection: read a request, write its response, repeat while keep-alive holds.
-// All handlers run on the thread of the session's io_context (one thread each, so no strand).
+// All handlers run on the thread of the session's io_context (one thread each, so no strands).
 // One deadline, checked by the server's sweep, enforces the idle, header, send and linger
 // timeouts: moving it costs no system call.
 //
@@ -251,7 +246,7 @@ public:
         net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
     }
 
-    /// Thread-safe: closes the socket on the session's strand, cancelling whatever is pending.
+    /// Thread-safe: closes the socket on the session's own thread, cancelling whatever is pending.
     void close() {
         net::post(socket_.get_executor(), [self = shared_from_this()] { self->hard_close(); });
     }
@@ -275,7 +270,7 @@ private:
     // ---- deadline -------------------------------------------------------------------------
     // No timer per connection: the server's sweep (ServerState::sweep, a few times a second)
     // compares each session's deadline with the clock and posts on_deadline to the session's
-    // strand once it has passed. Moving a deadline is one atomic store, never a system call.
+    // io_context once it has passed. Moving a deadline is one atomic store, never a system call.
     void set_deadline(std::chrono::steady_clock::duration d) {
         deadline_.store(coarse_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(),
                         std::memory_order_relaxed);
@@ -416,6 +411,10 @@ private:
             return send_error(431, "The request header is too large.");
         }
         if (ec == http::error::body_limit) return send_error(413, "The request body is too large.");
+        // Beast's parser takes HTTP/1.0 and 1.1 only. A well-formed request line of another
+        // version (HTTP/2.0, HTTP/0.9 …) is 505 (RFC 9110 section 15.6.6); anything else, 400.
+        if (ec == http::error::bad_version && request_line_has_other_version())
+            return send_error(505, "This server speaks HTTP/1.0 and HTTP/1.1.");
         if (ec.category() == beast::error_code(http::error::end_of_stream).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message) {
             return send_error(400, "Malformed HTTP request.");
@@ -424,6 +423,20 @@ private:
         if (ec != http::error::end_of_stream && ec != net::error::operation_aborted)
             logger()->debug("server: connection {} ended: {}", client(), ec.message());
         do_close();
+    }
+
+    // "METHOD SP target SP HTTP/d.d" at the head of the buffer (the line Beast refused).
+    bool request_line_has_other_version() const {
+        const auto data = buffer_.cdata();
+        const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+        const auto end = buffered.find("\r\n");
+        if (end == std::string_view::npos) return false;
+        const std::string_view line = buffered.substr(0, end);
+        const auto sp = line.rfind(' ');
+        if (sp == std::string_view::npos || line.find(' ') == sp) return false;
+        const std::string_view v = line.substr(sp + 1);
+        const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+        return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
     }
 
     void on_request() {
@@ -439,10 +452,7 @@ private:
 
         Response res;
         try {
-            if (req.version() / 10 != 1) {
-                res = make_error_response(505, head, "This server speaks HTTP/1.0 and HTTP/1.1.");
-                keep_alive = false;
-            } else if (req.method_string().size() + req.target().size() + 11 > cfg.max_request_line_bytes) {
+            if (req.method_string().size() + req.target().size() + 11 > cfg.max_request_line_bytes) {
                 res = make_error_response(414, head, "The request line is too long.");
                 keep_alive = false;
             } else if (req.version() >= 11 && req.count(http::field::host) != 1) {
@@ -466,7 +476,6 @@ private:
             res = make_error_response(500, false, "Internal error.");
             keep_alive = false;
         }
-        if (res.close) keep_alive = false;
         send(std::move(res), keep_alive);
     }
 
@@ -762,7 +771,7 @@ public:
 
     void run() { net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::do_accept, shared_from_this())); }
 
-    /// Thread-safe: closes the acceptor on its strand; the pending accept completes as aborted.
+    /// Thread-safe: closes the acceptor on its own thread; the pending wait completes as aborted.
     void close() {
         net::post(acceptor_.get_executor(), [self = shared_from_this()] {
             boost::system::error_code ec;
@@ -838,7 +847,11 @@ private:
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
         ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        ::shutdown(fd, SHUT_WR);
+        // Read what the client already sent (its request): a close with unread bytes would be a
+        // RST, which can destroy the 503 before the client reads it.
+        char discard[4096];
+        for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+        }
         ::close(fd);
         if (!warned_full_.exchange(true))
             logger()->warn("server: {} connections open (the limit): refusing more with 503",
@@ -982,7 +995,7 @@ void Server::stop() {
         listeners.swap(st.listeners);
     }
     const auto sessions = st.live_sessions();
-    // Each close is posted to the object's own strand, so stop() may be called from any thread.
+    // Each close is posted to the object's own io_context, so stop() may be called from any thread.
     net::post(st.sweep_timer.get_executor(), [state = impl_->state] { state->sweep_timer.cancel(); });
     for (auto& l : listeners) l->close();
     for (const auto& s : sessions) s->close();

@@ -352,6 +352,10 @@ TEST_F(Conformance, GarbageIs400AndClose) {
     EXPECT_TRUE(c.closed_by_server());
     EXPECT_EQ(raw("GET\r\n\r\n").status, 400);
     EXPECT_EQ(raw("GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n").status, 400);
+    EXPECT_EQ(raw("GET / HTTP/1.x\r\nHost: x\r\n\r\n").status, 400);
+    // A well-formed request line of a version this server does not speak: 505 (RFC 9110 §15.6.6).
+    EXPECT_EQ(raw("GET / HTTP/2.0\r\nHost: x\r\n\r\n").status, 505);
+    EXPECT_EQ(raw("GET / HTTP/3.0\r\nHost: x\r\n\r\n").status, 505);
 }
 
 // ---------------------------------------------------------------------------------------------
