@@ -272,7 +272,7 @@ TEST_F(Conformance, RedirectIsNeverProtocolRelative) {
     }
     for (const std::string target : {"/\\evil.example", "/%5cevil.example", "/%5c%5cevil.example/"}) {
         const auto r = get(target);
-        EXPECT_NE(r.status, 301) << target;
+        EXPECT_EQ(r.status, 400) << target;  // a backslash is never a path separator here
         EXPECT_FALSE(r.has("Location")) << target;
     }
 }
@@ -328,7 +328,7 @@ TEST_F(Conformance, OtherMethodsAre405WithAllowAndNothingEchoed) {
 TEST_F(Conformance, UnknownOrLowercaseMethodIsRejected) {
     for (const std::string method : {"get", "Get", "FOO", "BREW"}) {
         const auto r = raw(method + " / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-        EXPECT_TRUE(r.status == 400 || r.status == 405 || r.status == 501) << method << " -> " << r.status;
+        EXPECT_EQ(r.status, 501) << method;
     }
 }
 
@@ -464,8 +464,10 @@ TEST_F(Conformance, CachedDirectoryIndexFollowsTheFileSystem) {
 }
 
 TEST_F(Conformance, ErrorPagesAreSmallSafeHtml) {
-    for (const std::string target : {"/missing.html", "/%zz", "/.env"}) {
+    for (const auto& [target, status] : std::vector<std::pair<std::string, int>>{
+             {"/missing.html", 404}, {"/%zz", 400}, {"/.env", 404}}) {
         const auto r = get(target);
+        EXPECT_EQ(r.status, status) << target;
         EXPECT_NE(r.header("Content-Type").value_or("").find("text/html"), std::string::npos) << target;
         EXPECT_LT(r.body.size(), 1024u) << target;
         expect_safe_page(r, target);
@@ -741,7 +743,7 @@ TEST_F(Conformance, OversizedRequestLineIs414) {
     Connection c(port());
     const auto r = c.exchange(request("GET", "/" + std::string(20000, 'a')));
     ASSERT_TRUE(r);
-    EXPECT_TRUE(r->status == 414 || r->status == 400) << r->status;
+    EXPECT_EQ(r->status, 414);
     EXPECT_TRUE(c.closed_by_server(2s));
     EXPECT_EQ(get("/" + std::string(100 * 1024, 'b')).status, 414);
 }
@@ -752,7 +754,7 @@ TEST_F(Conformance, OversizedHeaderIs431) {
     Connection c(port());
     const auto r = c.exchange(request("GET", "/", extra));
     ASSERT_TRUE(r);
-    EXPECT_TRUE(r->status == 431 || r->status == 400) << r->status;
+    EXPECT_EQ(r->status, 431);
     EXPECT_TRUE(c.closed_by_server(2s));
     EXPECT_EQ(get("/", "X-Big: " + std::string(64 * 1024, 'y') + "\r\n").status, 431);
 }
@@ -791,13 +793,14 @@ TEST_F(WithOptions, SlowHeadersAreCutOffByTheHeaderTimeout) {
         closed = c.closed_by_server(300ms);
         if (!closed && !c.leftover().empty()) break;  // a 408 started arriving
     }
-    if (!closed) {
-        const auto r = c.read_response(false, 3s);
-        if (r) {
-            EXPECT_EQ(r->status, 408);
-        }
-    }
-    EXPECT_LE(conformance::Clock::now() - start, 4s);
+    EXPECT_FALSE(closed) << "closed without a 408";
+    const auto r = c.read_response(false, 3s);
+    const auto elapsed = conformance::Clock::now() - start;
+    ASSERT_TRUE(r) << "no response to the slow header";
+    EXPECT_EQ(r->status, 408);
+    EXPECT_TRUE(c.closed_by_server(2s)) << "408 and close";
+    EXPECT_GE(elapsed, 900ms) << "cut off before the 1 s header timeout";
+    EXPECT_LE(elapsed, 4s);
 }
 
 TEST_F(WithOptions, ConnectionCapRefusesWith503) {
