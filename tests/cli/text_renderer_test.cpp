@@ -1,7 +1,7 @@
 // The text renderer on a page load built in the test: the explanations carry the arithmetic, in
 // both languages and both levels of detail, and no message fails to format.
-#include "labtool/analysis/engine.hpp"
 #include "packet_builder.hpp"
+#include "render_frames.hpp"
 #include "renderer.hpp"
 
 #include <gtest/gtest.h>
@@ -36,16 +36,7 @@ std::string render(Lang lang, bool brief, bool ladder = false) {
     o.brief = brief;
     o.server_name = "labtool";
     auto r = ladder ? make_ladder_renderer(out, o, true) : make_text_renderer(out, o);
-    a::EngineOptions eo;
-    eo.emit_packets = ladder;
-    a::Engine engine(eo);
-    auto sink = [&](const a::Event& e) { r->on_event(e); };
-    for (std::size_t i = 0; i < frames.size(); ++i)
-        engine.process(a::Frame{a::LinkType::ethernet, {1, static_cast<std::uint32_t>(i * 1000)}, 0, frames[i]}, sink);
-    engine.finish(sink);
-    RunSummary s;
-    s.engine = engine.stats();
-    r->on_summary(s);
+    test::render_frames(*r, frames, ladder);
     return out.str();
 }
 

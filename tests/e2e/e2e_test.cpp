@@ -97,15 +97,6 @@ LiveSession run_live(const TempDir& dir, const std::function<void(std::uint16_t)
         ASSERT_TRUE((session).started) << (session).problem;                                                  \
     } while (0)
 
-#define E2E_REQUIRE_TOOL(available, what)                                                                    \
-    do {                                                                                                      \
-        if (!(available)) {                                                                                   \
-            if (e2e::require_live())                                                                          \
-                FAIL() << "LABTOOL_REQUIRE_LIVE=1 but " << (what) << " is not available";                    \
-            else                                                                                              \
-                GTEST_SKIP() << (what) << " is not available";                                                \
-        }                                                                                                     \
-    } while (0)
 
 // curl with a bounded run time; returns what -w printed (status codes).
 std::string curl(const TempDir& dir, std::vector<std::string> args) {
@@ -552,19 +543,13 @@ TEST(E2E, TsharkOracle) {
 }
 
 TEST(E2E, ChromiumLoadsPage) {
-    const fs::path chromium = "/usr/bin/chromium";
-    E2E_REQUIRE_TOOL(fs::exists(chromium), "/usr/bin/chromium");
+    E2E_REQUIRE_TOOL(fs::exists(chromium_binary), chromium_binary.string());
     TempDir dir;
     Result browser;
     const auto s = run_live(dir, [&](std::uint16_t port) {
-        const fs::path profile = dir / "chromium-profile";
-        fs::create_directories(profile);
-        browser = run_command({"timeout", "60", chromium.string(), "--headless", "--no-sandbox", "--disable-gpu",
-                               "--disable-quic", "--no-first-run", "--disable-background-networking",
-                               "--disable-component-update", "--disable-sync",
-                               "--user-data-dir=" + profile.string(), "--virtual-time-budget=5000", "--dump-dom",
-                               base_url(port) + "/"},
-                              dir.path(), 75s);
+        auto argv = chromium_argv(dir / "chromium-profile", 5000);
+        argv.insert(argv.end(), {"--dump-dom", base_url(port) + "/"});
+        browser = run_command(argv, dir.path(), 75s);
         std::this_thread::sleep_for(1s);
     });
     E2E_REQUIRE_STARTED(s);
@@ -936,8 +921,7 @@ namespace {
 // Issue 4 as a user sees it: Chromium plays the MP3 from `labtool serve` with a Range request,
 // seeks it, and a reload revalidates with 304s (Cache-Control: max-age=0).
 TEST(E2E, ChromiumPlaysSeeksAndRevalidates) {
-    const fs::path chromium = "/usr/bin/chromium";
-    E2E_REQUIRE_TOOL(fs::exists(chromium), "/usr/bin/chromium");
+    E2E_REQUIRE_TOOL(fs::exists(chromium_binary), chromium_binary.string());
     TempDir dir;
     const fs::path root = dir / "site";
     fs::create_directories(root);
@@ -952,14 +936,10 @@ TEST(E2E, ChromiumPlaysSeeksAndRevalidates) {
     const std::uint16_t port = free_port();
     LiveRun srv({labtool, "serve", "--port", std::to_string(port), "--root", root.string()}, dir.path(), "serve");
     ASSERT_TRUE(srv.wait_ready()) << srv.err();
-    const fs::path profile = dir / "profile";
-    fs::create_directories(profile);
-    auto load = [&] {
-        return run_command({"timeout", "60", chromium.string(), "--headless", "--no-sandbox", "--disable-gpu",
-                            "--disable-quic", "--no-first-run", "--disable-background-networking",
-                            "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile.string(),
-                            "--virtual-time-budget=8000", "--dump-dom", base_url(port) + "/"},
-                           dir.path(), 75s);
+    auto load = [&] {  // the same profile both times: the second load is a reload
+        auto argv = chromium_argv(dir / "profile", 8000);
+        argv.insert(argv.end(), {"--dump-dom", base_url(port) + "/"});
+        return run_command(argv, dir.path(), 75s);
     };
     const auto first = load();
     ASSERT_EQ(first.exit_code, 0) << first.err;

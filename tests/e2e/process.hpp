@@ -68,6 +68,29 @@ inline bool env_is(const char* name, const char* value) {
 // CI sets LABTOOL_REQUIRE_LIVE=1: missing permissions or tools then fail instead of skipping.
 inline bool require_live() { return env_is("LABTOOL_REQUIRE_LIVE", "1"); }
 
+// Skips the test when a tool is missing, or fails it under LABTOOL_REQUIRE_LIVE=1.
+#define E2E_REQUIRE_TOOL(available, what)                                                                    \
+    do {                                                                                                      \
+        if (!(available)) {                                                                                   \
+            if (e2e::require_live())                                                                          \
+                FAIL() << "LABTOOL_REQUIRE_LIVE=1 but " << (what) << " is not available";                    \
+            else                                                                                              \
+                GTEST_SKIP() << (what) << " is not available";                                                \
+        }                                                                                                     \
+    } while (0)
+
+// Debian's Chromium, run headless as the brief says (bounded by timeout(1) to 60 s), with its
+// profile in `profile` and `virtual_time_ms` of virtual time; the caller appends the action
+// (--dump-dom, --screenshot=…) and the URL.
+inline const fs::path chromium_binary = "/usr/bin/chromium";
+inline std::vector<std::string> chromium_argv(const fs::path& profile, int virtual_time_ms) {
+    fs::create_directories(profile);
+    return {"timeout", "60", chromium_binary.string(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--user-data-dir=" + profile.string(),
+            "--virtual-time-budget=" + std::to_string(virtual_time_ms)};
+}
+
 // A per-test folder under the system temp dir, removed (with everything in it) on destruction.
 // Set LABTOOL_E2E_KEEP=1 to keep it for inspection.
 class TempDir {

@@ -2,20 +2,14 @@
 // 3-packet close): lanes per role, one arrow per packet, the states each side enters, the HTTP
 // exchange, escaping, no external resources, both languages; the bound on long connections; and
 // (label e2e) the page rendered by Debian's headless Chromium: its DOM and a screenshot.
-#include "frame_adapter.hpp"
 #include "html_report.hpp"
-#include "labtool/analysis/engine.hpp"
-#include "labtool/capture/file_reader.hpp"
 #include "packet_builder.hpp"
+#include "process.hpp"
+#include "render_frames.hpp"
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -27,6 +21,7 @@ namespace {
 namespace a = labtool::analysis;
 namespace f = a::tcp_flag;
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 using Frames = std::vector<std::vector<std::uint8_t>>;
 
@@ -61,17 +56,7 @@ Frames conversation(const std::string& uri, int extra_data = 0) {
 std::string render(Lang lang, const Frames& frames, const std::string& title = "page-load.pcap") {
     std::ostringstream out;
     auto r = make_html_report(out, lang, title);
-    a::EngineOptions eo;
-    eo.emit_packets = true;
-    a::Engine engine(eo);
-    auto sink = [&](const a::Event& e) { r->on_event(e); };
-    for (std::size_t i = 0; i < frames.size(); ++i)
-        engine.process(a::Frame{a::LinkType::ethernet, {1, static_cast<std::uint32_t>(i * 1000)}, 0, frames[i]}, sink);
-    engine.finish(sink);
-    RunSummary s;
-    s.engine = engine.stats();
-    r->on_summary(s);
-    r->flush();
+    test::render_frames(*r, frames, true);
     return out.str();
 }
 
@@ -180,90 +165,28 @@ TEST(HtmlReport, EmptyCapture) {
 
 // ---- Chromium ----
 
-bool require_live() {
-    const char* v = std::getenv("LABTOOL_REQUIRE_LIVE");
-    return v != nullptr && std::string(v) == "1";
-}
+using e2e::chromium_argv;
+using e2e::chromium_binary;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "labtool-report-XXXXXX").string();
-        if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
-
-/// Runs argv with stdout to `out_file` and stderr to `err_file`; returns the exit status.
-int run(const std::vector<std::string>& argv, const fs::path& out_file, const fs::path& err_file) {
-    const pid_t pid = ::fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (!std::freopen(out_file.c_str(), "w", stdout) || !std::freopen(err_file.c_str(), "w", stderr)) ::_exit(126);
-        std::vector<char*> args;
-        for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-const fs::path chromium = "/usr/bin/chromium";
-
-std::vector<std::string> chromium_args(const fs::path& profile) {
-    return {"timeout", "60", chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-            "--user-data-dir=" + profile.string(), "--virtual-time-budget=3000"};
-}
-
-/// Writes a screenshot of `html` to `png`; returns chromium's stderr on failure.
+/// Writes a screenshot of `html` to `png`; returns chromium's exit and stderr on failure.
 std::string screenshot(const fs::path& html, const fs::path& png, const fs::path& work, const std::string& size) {
-    auto args = chromium_args(work / "profile-shot");
-    args.push_back("--screenshot=" + png.string());
-    args.push_back("--window-size=" + size);
-    args.push_back("file://" + html.string());
-    const int rc = run(args, work / "shot.out", work / "shot.err");
-    return rc == 0 ? std::string() : "exit " + std::to_string(rc) + ":\n" + slurp(work / "shot.err");
+    auto args = chromium_argv(work / "profile-shot", 3000);
+    args.insert(args.end(), {"--hide-scrollbars", "--screenshot=" + png.string(), "--window-size=" + size,
+                             "file://" + html.string()});
+    const auto r = e2e::run_command(args, work, 75s);
+    return r.exit_code == 0 ? std::string() : "exit " + std::to_string(r.exit_code) + ":\n" + r.err;
 }
-
-#define REQUIRE_CHROMIUM()                                                                            \
-    do {                                                                                              \
-        if (!fs::exists(chromium)) {                                                                  \
-            if (require_live()) FAIL() << "LABTOOL_REQUIRE_LIVE=1 but /usr/bin/chromium is missing"; \
-            GTEST_SKIP() << "/usr/bin/chromium is not installed (apt-get install chromium)";          \
-        }                                                                                             \
-    } while (0)
 
 TEST(HtmlReportChromium, RendersTheDiagram) {
-    REQUIRE_CHROMIUM();
-    TempDir dir;
-    const fs::path html = dir.path / "report.html";
-    {
-        std::ofstream out(html);
-        out << render(Lang::en, conversation("/audio.mp3"));
-    }
-    auto args = chromium_args(dir.path / "profile-dom");
-    args.push_back("--dump-dom");
-    args.push_back("file://" + html.string());
-    const int rc = run(args, dir.path / "dom.html", dir.path / "dom.err");
-    ASSERT_EQ(rc, 0) << slurp(dir.path / "dom.err");
-    const std::string dom = slurp(dir.path / "dom.html");
+    E2E_REQUIRE_TOOL(fs::exists(chromium_binary), chromium_binary.string());
+    e2e::TempDir dir;
+    const fs::path html = dir / "report.html";
+    e2e::write_text(html, render(Lang::en, conversation("/audio.mp3")));
+    auto args = chromium_argv(dir / "profile-dom", 3000);
+    args.insert(args.end(), {"--dump-dom", "file://" + html.string()});
+    const auto r = e2e::run_command(args, dir.path(), 75s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string& dom = r.out;
     EXPECT_TRUE(has(dom, "<svg")) << dom.substr(0, 1000);
     EXPECT_TRUE(has(dom, "browser :52126"));
     EXPECT_TRUE(has(dom, "labtool :3000"));
@@ -271,12 +194,12 @@ TEST(HtmlReportChromium, RendersTheDiagram) {
     EXPECT_TRUE(has(dom, "FIN-WAIT-1"));
     EXPECT_TRUE(has(dom, "TIME-WAIT"));
 
-    const fs::path png = dir.path / "r.png";
-    const std::string problem = screenshot(html, png, dir.path, "1200,2000");
+    const fs::path png = dir / "r.png";
+    const std::string problem = screenshot(html, png, dir.path(), "1200,2000");
     ASSERT_TRUE(problem.empty()) << problem;
     ASSERT_TRUE(fs::exists(png));
     EXPECT_GT(fs::file_size(png), 10u * 1024u);
-    const std::string bytes = slurp(png);
+    const std::string bytes = e2e::read_text(png);
     EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     if (const char* keep = std::getenv("LABTOOL_REPORT_KEEP")) fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
 }
