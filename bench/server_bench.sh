@@ -42,6 +42,13 @@ perf_counts=0
 if [[ "${BENCH_PERF:-0}" == 1 ]]; then
     [[ ${#server_cpu[@]} -gt 0 ]] || { echo "BENCH_PERF=1 needs pinned runs (2 or more cores, BENCH_PIN=1)" >&2; exit 2; }
     command -v perf > /dev/null || { echo "perf is missing: apt-get install -y linux-perf" >&2; exit 1; }
+    # System-wide counting needs root or kernel.perf_event_paranoid <= 0, and a VM may not expose
+    # the counter at all: check once, instead of getting 0 req/s from every wrapped wrk run.
+    probe=$(perf stat -a -C 0 -e instructions -x, -- true 2>&1 | awk -F, '/instructions/ { print $1 }')
+    [[ "$probe" =~ ^[0-9]+$ ]] || {
+        echo "BENCH_PERF=1: perf cannot count instructions on CPU 0 here (got '${probe:-nothing}'; root or kernel.perf_event_paranoid<=0 needed)" >&2
+        exit 1
+    }
     perf_counts=1
 fi
 
@@ -167,8 +174,8 @@ for mode in "${modes[@]}"; do
                     ins1=0
                     requests=$(awk '/requests in/ { print $1 }' <<< "$out")
                     if [[ $perf_counts == 1 && -s "$work/perf.csv" && ${requests:-0} -gt 0 ]]; then
-                        ins0=$(awk -F, -v n="$requests" '$1 == "CPU0" && $4 ~ /instructions/ { printf "%.0f", $2 / n }' "$work/perf.csv")
-                        ins1=$(awk -F, -v n="$requests" '$1 == "CPU1" && $4 ~ /instructions/ { printf "%.0f", $2 / n }' "$work/perf.csv")
+                        read -r ins0 ins1 < <(awk -F, -v n="$requests" '$4 ~ /instructions/ { sum[$1] += $2 }
+                            END { printf "%.0f %.0f\n", sum["CPU0"] / n, sum["CPU1"] / n }' "$work/perf.csv")
                     fi
                     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<< "$out")
                     tps=$(awk '/^Transfer\/sec:/ { v = $2; u = substr(v, length(v) - 1); n = v + 0;

@@ -13,6 +13,8 @@
 namespace labtool::cli {
 namespace {
 
+using namespace ansi;  // colour names: red, dim …
+
 namespace a = labtool::analysis;
 
 constexpr std::size_t arrow_width = 54;   // columns between the two lanes
@@ -89,14 +91,8 @@ public:
     }
 
 private:
-    static constexpr const char* reset_code = "\033[0m";
-    static constexpr const char* red = "\033[31m";
-    static constexpr const char* green = "\033[32m";
-    static constexpr const char* magenta = "\033[35m";
-    static constexpr const char* dim = "\033[2m";
-
     [[nodiscard]] std::string paint(const char* code, const std::string& t) const {
-        return opt_.color ? std::string(code) + t + reset_code : t;
+        return ansi::paint(opt_.color, code, t);
     }
 
     void header(std::uint32_t stream, const Lanes& l) {

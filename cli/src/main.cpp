@@ -51,7 +51,7 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
         ->check(CLI::IsMember({"text", "json"}))
         ->default_val("text");
     cmd->add_flag("--no-color", out.no_color, "No colours (also when NO_COLOR is set or output is not a terminal)");
-    cmd->add_option("--lang", out.lang, "Language of the explanations: en or zh (default: from LANG / LC_ALL)")
+    cmd->add_option("--lang", out.lang, "Language of the explanations: en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
         ->check(CLI::IsMember({"en", "zh"}));
     cmd->add_flag("-q,--brief", out.brief, "One line per connection and per HTTP exchange");
     cmd->add_flag("-v,--verbose", out.verbose, "Every packet in Wireshark's detail style (layers, fields, flag bits, options)");
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     report_cmd->add_option("file", report.path, "Capture file (pcap or pcapng)")->required();
     report_cmd->add_option("-o,--output", report.output, "HTML file to write (- for stdout)")->required();
     auto* report_port_opt = report_cmd->add_option("-p,--port", report_port, "Only connections with this TCP port");
-    report_cmd->add_option("--lang", report.lang, "en or zh (default: from LANG / LC_ALL)")
+    report_cmd->add_option("--lang", report.lang, "en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
         ->check(CLI::IsMember({"en", "zh"}));
     report_cmd->add_option("--title", report.title, "Page title (default: the file name)");
     report_cmd->footer("\nExamples:\n  labtool report session.pcap -o report.html\n"

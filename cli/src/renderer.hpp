@@ -14,6 +14,23 @@
 
 namespace labtool::cli {
 
+/// Terminal colours (ANSI SGR) for the text and ladder renderers; `paint` leaves text alone when
+/// colour is off (--no-color, NO_COLOR, or not a terminal).
+namespace ansi {
+inline constexpr const char* reset = "\033[0m";
+inline constexpr const char* bold = "\033[1m";
+inline constexpr const char* dim = "\033[2m";
+inline constexpr const char* red = "\033[31m";
+inline constexpr const char* green = "\033[32m";
+inline constexpr const char* yellow = "\033[33m";
+inline constexpr const char* blue = "\033[34m";
+inline constexpr const char* magenta = "\033[35m";
+inline constexpr const char* cyan = "\033[36m";
+inline std::string paint(bool on, const char* code, const std::string& text) {
+    return on ? std::string(code) + text + reset : text;
+}
+}  // namespace ansi
+
 /// What the end-of-run summary reports besides the engine's counters.
 struct RunSummary {
     analysis::EngineStats engine;

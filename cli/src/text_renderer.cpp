@@ -18,6 +18,8 @@
 namespace labtool::cli {
 namespace {
 
+using namespace ansi;  // colour names: red, dim …
+
 namespace a = labtool::analysis;
 
 constexpr std::uint32_t ethernet_mss = 1460;
@@ -132,15 +134,6 @@ public:
     }
 
 private:
-    static constexpr const char* reset_code = "\033[0m";
-    static constexpr const char* bold = "\033[1m";
-    static constexpr const char* dim = "\033[2m";
-    static constexpr const char* red = "\033[31m";
-    static constexpr const char* green = "\033[32m";
-    static constexpr const char* yellow = "\033[33m";
-    static constexpr const char* blue = "\033[34m";
-    static constexpr const char* magenta = "\033[35m";
-    static constexpr const char* cyan = "\033[36m";
 
     /// The catalogue text of `m`, formatted with named arguments.
     template <typename... Args>
@@ -152,7 +145,7 @@ private:
         return T(d == a::Direction::client_to_server ? Msg::arrow_c2s : Msg::arrow_s2c);
     }
     [[nodiscard]] std::string paint(const char* code, const std::string& t) const {
-        return opt_.color ? std::string(code) + t + reset_code : t;
+        return ansi::paint(opt_.color, code, t);
     }
     void line(const std::string& t) { out_ << t << '\n'; }
     void detail(const std::string& t) {
