@@ -888,28 +888,32 @@ namespace {
 TEST(E2E, DoctorFindsABusyPort) {
     TempDir dir;
     const std::uint16_t port = free_port();
-    auto r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+    // Occupy the port: doctor must say so, with a fix, and exit 1 (this needs no capture rights).
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ASSERT_EQ(::listen(fd, 1), 0);
+        const auto busy = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+        ::close(fd);
+        EXPECT_EQ(busy.exit_code, 1) << busy.out;
+        EXPECT_NE(busy.out.find("Address already in use"), std::string::npos) << busy.out;
+        EXPECT_NE(busy.out.find("fix:"), std::string::npos) << busy.out;
+    }
+    // The port free again: everything passes, when capture is permitted.
+    const auto r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
     EXPECT_NE(r.out.find("loopback device:"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Address already in use"), std::string::npos) << r.out;
     if (r.out.find("no permission to capture") != std::string::npos) {
         EXPECT_EQ(r.exit_code, 1);
         if (require_live()) FAIL() << "LABTOOL_REQUIRE_LIVE=1 but capture is not permitted:\n" << r.out;
         GTEST_SKIP() << "capture not permitted:\n" << r.out;
     }
     EXPECT_EQ(r.exit_code, 0) << r.out;
-    // Occupy the port: doctor must say so and exit 1.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(fd, 1), 0);
-    r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
-    ::close(fd);
-    EXPECT_EQ(r.exit_code, 1) << r.out;
-    EXPECT_NE(r.out.find("Address already in use"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("fix:"), std::string::npos) << r.out;
 }
 
 }  // namespace
