@@ -83,6 +83,31 @@ std::optional<std::string> read_capture(capture::FileReader& reader, analysis::L
 
 }  // namespace
 
+// A pcapng's comments (Wireshark's packet and file comments) for a renderer: the file's at once,
+// each packet's as its frame is read. Packet comments that labtool wrote itself are skipped (the
+// analysis says it all again), and so are all packet comments with `brief`.
+class CommentFeed {
+public:
+    CommentFeed(const std::string& path, Renderer& renderer, bool brief)
+        : comments_(capture::read_pcapng_comments(path)), renderer_(renderer) {
+        bool own = false;
+        for (const auto& c : comments_.file) {
+            own = own || CommentedRecorder::is_own_section_comment(c);
+            if (!brief) renderer_.on_comment(0, c);
+        }
+        if (own || brief) comments_.packets.clear();
+    }
+    void frame(std::uint64_t frame) {
+        if (comments_.packets.empty()) return;
+        const auto it = comments_.packets.find(frame);
+        if (it != comments_.packets.end()) renderer_.on_comment(frame, it->second);
+    }
+
+private:
+    capture::PcapngComments comments_;
+    Renderer& renderer_;
+};
+
 int run_replay(const ReplayOptions& options) {
     std::unique_ptr<capture::FileReader> reader;
     std::optional<analysis::LinkType> link;
@@ -96,22 +121,13 @@ int run_replay(const ReplayOptions& options) {
 
     RunSummary summary;
     int exit_code = 0;
-    capture::PcapngComments comments = capture::read_pcapng_comments(options.path);
-    bool own = false;
-    for (const auto& c : comments.file) {
-        own = own || CommentedRecorder::is_own_section_comment(c);
-        if (!options.output.brief) renderer->on_comment(0, c);
-    }
-    if (own || options.output.brief) comments.packets.clear();   // labtool's own words are regenerated below
+    CommentFeed comments(options.path, *renderer, options.output.brief);
     analysis::Timestamp first_ts;
     summary.warning = read_capture(*reader, *link, options.path, [&](std::uint64_t frame, const analysis::Frame& fr) {
         if (frame == 1) first_ts = fr.ts;
         renderer->on_frame(frame, static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9, fr);
         engine.process(fr, sink);
-        if (!comments.packets.empty()) {
-            const auto it = comments.packets.find(frame);
-            if (it != comments.packets.end()) renderer->on_comment(frame, it->second);
-        }
+        comments.frame(frame);
     });
     if (summary.warning) exit_code = 1;
     engine.finish(sink);
@@ -148,8 +164,11 @@ int run_report(const ReportOptions& options) {
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
     RunSummary summary;
     int exit_code = 0;
-    summary.warning = read_capture(*reader, *link, options.path,
-                                   [&](std::uint64_t, const analysis::Frame& fr) { engine.process(fr, sink); });
+    CommentFeed comments(options.path, *renderer, false);  // shown beside their packets
+    summary.warning = read_capture(*reader, *link, options.path, [&](std::uint64_t frame, const analysis::Frame& fr) {
+        engine.process(fr, sink);
+        comments.frame(frame);
+    });
     if (summary.warning) exit_code = 1;
     engine.finish(sink);
     summary.engine = engine.stats();

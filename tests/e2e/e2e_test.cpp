@@ -922,6 +922,34 @@ TEST(E2E, DoctorFindsABusyPort) {
 namespace e2e {
 namespace {
 
+// `labtool report`, the real binary: an HTML file from a capture, or the page on stdout with
+// `-o -`; a comment a student added in Wireshark is shown beside its packet, escaped.
+TEST(E2E, ReportWritesTheDiagramWithWiresharkComments) {
+    E2E_REQUIRE_TOOL(on_path("editcap"), "editcap (wireshark-common)");
+    TempDir dir;
+    const fs::path commented = dir / "commented.pcapng";
+    const auto conv = run_command({"editcap", "-F", "pcapng", "-a", "3:a student's <note>", LABTOOL_GOLDEN_PCAP,
+                                   commented.string()},
+                                  dir.path(), 60s);
+    ASSERT_EQ(conv.exit_code, 0) << conv.err;
+    const fs::path html = dir / "report.html";
+    const auto r = run_command({labtool, "report", commented.string(), "-o", html.string(), "--title", "lab 1"},
+                               dir.path(), command_timeout);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string page = read_text(html);
+    EXPECT_NE(page.find("<svg"), std::string::npos);
+    EXPECT_NE(page.find("lab 1"), std::string::npos);
+    EXPECT_NE(page.find("a student&#39;s &lt;note&gt;"), std::string::npos) << "the Wireshark comment, escaped";
+    EXPECT_EQ(page.find("<note>"), std::string::npos);
+    const auto out = run_command({labtool, "report", LABTOOL_GOLDEN_PCAP, "-o", "-"}, dir.path(), command_timeout);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(out.out.rfind("<!DOCTYPE html>", 0), 0u) << out.out.substr(0, 200);
+    const auto missing = run_command({labtool, "report", (dir / "nope.pcap").string(), "-o", "-"}, dir.path(),
+                                     command_timeout);
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("nope.pcap"), std::string::npos) << missing.err;
+}
+
 // Issue 4 as a user sees it: Chromium plays the MP3 from `labtool serve` with a Range request,
 // seeks it, and a reload revalidates with 304s (Cache-Control: max-age=0).
 TEST(E2E, ChromiumPlaysSeeksAndRevalidates) {
