@@ -170,6 +170,9 @@ int main(int argc, char** argv) {
     std::uint16_t doctor_port = 3000;
     auto* doctor_cmd = app.add_subcommand("doctor", "Check what capturing needs on this machine and how to fix it");
     doctor_cmd->add_option("-p,--port", doctor_port, "Port to check")->default_val(3000);
+    doctor_cmd->footer("\nExamples:\n  labtool doctor               # can this machine run `labtool run --port 3000`?\n"
+                       "  labtool doctor --port 8080   # the same for another port\n"
+                       "It exits 1 when something needs fixing, and says how.");
 
     try {
         app.parse(argc, argv);
