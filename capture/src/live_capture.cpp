@@ -9,12 +9,14 @@
 #include "labtool/capture/live_capture.hpp"
 
 #include "labtool/capture/capture_error.hpp"
+#include "labtool/platform/process.hpp"
 
 #include <pcap/pcap.h>
 
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -99,9 +101,25 @@ bool mentions_permission(const std::string& text) {
            lower.find("permission") != std::string::npos;
 }
 
+// Before the first pcap_* call: on Windows wpcap.dll is delay-loaded, and a call without it
+// would end the process, so its absence becomes one clear error here. Then libpcap is told that
+// our strings (device names, errors) are UTF-8, not the ANSI code page (libpcap >= 1.10).
+void ensure_library() {
+    std::string why;
+    if (!platform::load_capture_library(why)) throw CaptureError(CaptureErrorKind::library_missing, why);
+#ifdef PCAP_CHAR_ENC_UTF_8
+    static std::once_flag once;
+    std::call_once(once, [] {
+        char errbuf[PCAP_ERRBUF_SIZE] = {};
+        (void)pcap_init(PCAP_CHAR_ENC_UTF_8, errbuf);  // fails only on old libpcap: keep the default
+    });
+#endif
+}
+
 }  // namespace
 
 std::string default_loopback_interface() {
+    ensure_library();
     pcap_if_t* devices = nullptr;
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     if (pcap_findalldevs(&devices, errbuf) != 0 || devices == nullptr) {
@@ -243,6 +261,7 @@ struct LiveCapture::Impl {
 };
 
 LiveCapture::LiveCapture(const LiveOptions& options) : impl_(std::make_unique<Impl>()) {
+    ensure_library();
     Impl& impl = *impl_;
     impl.interface = options.interface.empty() ? default_loopback_interface() : options.interface;
     const std::string& name = impl.interface;

@@ -4,6 +4,8 @@
 #include "labtool/capture/pcapng_writer.hpp"
 
 #include "labtool/capture/capture_error.hpp"
+#include "labtool/platform/files.hpp"
+#include "labtool/platform/process.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -130,16 +132,6 @@ std::string os_reason(int saved, const char* fallback) {
     return saved != 0 ? std::generic_category().message(saved) : std::string(fallback);
 }
 
-std::FILE* open_for_writing(const std::string& path) {
-#ifdef _WIN32
-    // Our strings are UTF-8; the narrow fopen would read them in the ANSI code page.
-    const std::filesystem::path native(std::u8string(path.begin(), path.end()));
-    return ::_wfopen(native.c_str(), L"wb");
-#else
-    return std::fopen(path.c_str(), "wb");
-#endif
-}
-
 }  // namespace
 
 struct PcapngWriter::Impl {
@@ -148,6 +140,7 @@ struct PcapngWriter::Impl {
     std::uint32_t snaplen = 0;     // as written in the IDB; 0: no limit
     BlockBuilder block;            // reused: no allocation per packet once it has grown
     std::uint64_t written = 0;
+    std::string warning;           // something the user should hear, not worth failing for
 
     ~Impl() {
         // fclose flushes; the destructor has no way to report, so a failure is dropped here
@@ -184,10 +177,13 @@ PcapngWriter::PcapngWriter(const std::string& path, int link_type, int snaplen,
                                " does not fit a pcapng interface block");
     }
     errno = 0;
-    impl_->file = open_for_writing(path);
+    impl_->file = platform::fopen_utf8(path, "wb");  // UTF-8 name, also on Windows
     if (impl_->file == nullptr) {
         impl_->fail("cannot create the file");
     }
+    // Started with sudo: the recording belongs to the user who typed it (on the open file).
+    if (const std::string why = platform::give_to_sudo_user(impl_->file); !why.empty())
+        impl_->warning = "could not give " + path + " to the sudo user: " + why;
     // Full buffering with a buffer that holds several large loopback packets: one write(2) per
     // few packets, not one per block. Failure here only means the default buffer is kept.
     constexpr std::size_t stdio_buffer_bytes = 256 * 1024;
@@ -271,6 +267,8 @@ void PcapngWriter::flush() {
         impl_->fail("write failed");
     }
 }
+
+const std::string& PcapngWriter::warning() const noexcept { return impl_->warning; }
 
 std::uint64_t PcapngWriter::packets_written() const noexcept { return impl_->written; }
 

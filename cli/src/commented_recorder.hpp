@@ -25,6 +25,7 @@ public:
     void write(const capture::Packet& packet);
     void flush() { writer_.flush(); }
     [[nodiscard]] std::uint64_t packets_written() const noexcept { return writer_.packets_written(); }
+    [[nodiscard]] const std::string& warning() const noexcept { return writer_.warning(); }
 
     /// True for the section comment labtool writes: its packet comments are its own explanations,
     /// which a replay regenerates, so they need not be shown again.

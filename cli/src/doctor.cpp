@@ -5,16 +5,12 @@
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/live_capture.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "labtool/platform/process.hpp"
+#include "labtool/platform/socket_io.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <iostream>
 #include <string>
 
@@ -31,43 +27,35 @@ struct Report {
     void note(const std::string& what) { std::cout << "  · " << what << '\n'; }
 };
 
-/// CAP_NET_RAW (bit 13) in the effective capability set, from /proc/self/status.
-bool has_cap_net_raw() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("CapEff:", 0) != 0) continue;
-        const unsigned long long caps = std::strtoull(line.substr(7).c_str(), nullptr, 16);
-        return (caps >> 13) & 1u;
-    }
-    return false;
+// The fix for missing capture rights, in this OS's terms.
+std::string capture_rights_fix() {
+    const auto os = platform::os_name();
+    if (os == "windows")
+        return "reinstall Npcap (https://npcap.com/#download) with \"Support loopback traffic capture\"; if it was "
+               "installed with \"Restrict Npcap driver's access to Administrators only\", run labtool as administrator";
+    if (os == "macos")
+        return "run with sudo, or install Wireshark's ChmodBPF (it lets the access_bpf group read /dev/bpf*) and log in again";
+    if (os == "linux")
+        return "run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v labtool)\"";
+    return "run with sudo, or give your user read access to the capture devices (/dev/bpf*)";
 }
 
-/// Binds and closes a listening socket; the errno on failure, 0 on success.
-int try_bind(int family, std::uint16_t port) {
-    const int fd = ::socket(family, SOCK_STREAM, 0);
-    if (fd < 0) return errno;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc;
-    if (family == AF_INET) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    } else {
-        sockaddr_in6 a{};
-        a.sin6_family = AF_INET6;
-        a.sin6_port = htons(port);
-        a.sin6_addr = in6addr_loopback;
-        int v6only = 1;
-        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-        rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    }
-    const int err = rc == 0 ? 0 : errno;
-    ::close(fd);
-    return err;
+std::string busy_port_fix(std::uint16_t port) {
+    const auto os = platform::os_name();
+    const std::string p = std::to_string(port);
+    std::string who;
+    if (os == "windows") who = "netstat -ano | findstr :" + p;
+    else if (os == "linux") who = "ss -ltnp 'sport = :" + p + "'";
+    else who = "lsof -nP -iTCP:" + p + " -sTCP:LISTEN";
+    return "stop the program using it (" + who + "), or use another port with --port";
+}
+
+std::string tshark_install_hint() {
+    const auto os = platform::os_name();
+    if (os == "windows") return "install Wireshark, which brings tshark";
+    if (os == "macos") return "brew install --cask wireshark";
+    if (os == "linux") return "sudo apt-get install tshark";
+    return "install Wireshark's tshark";
 }
 
 }  // namespace
@@ -76,20 +64,28 @@ int run_doctor(std::uint16_t port) {
     Report r;
     std::cout << "labtool doctor: what capturing needs on this machine\n\n";
 
+    // 0. The capture library (Windows: Npcap's wpcap.dll, loaded only when it is needed).
+    std::string why;
+    const bool have_pcap = platform::load_capture_library(why);
+    if (!have_pcap) r.bad(why, "install Npcap from https://npcap.com/#download with \"Support loopback traffic capture\"");
+
     // 1. The loopback device.
     std::string device;
-    try {
-        device = capture::default_loopback_interface();
-        r.ok("loopback device: " + device);
-    } catch (const capture::CaptureError& e) {
-        r.bad(std::string("no loopback device found (") + e.what() + ")",
-              "on Windows install Npcap with \"Support loopback traffic capture\"; elsewhere check `ip link` / `ifconfig`");
+    if (have_pcap) {
+        try {
+            device = capture::default_loopback_interface();
+            r.ok("loopback device: " + device);
+        } catch (const capture::CaptureError& e) {
+            r.bad(std::string("no loopback device found (") + e.what() + ")",
+                  platform::os_name() == "windows"
+                      ? "reinstall Npcap with \"Support loopback traffic capture\" (it adds the NPF_Loopback adapter)"
+                      : "check `ip link` / `ifconfig` for a loopback interface (lo, lo0)");
+        }
     }
 
     // 2. Permission to capture (and the link type it gives).
-    const bool root = ::geteuid() == 0;
-    r.note(std::string("running as ") + (root ? "root" : "user " + std::to_string(::geteuid())) +
-           (has_cap_net_raw() ? ", with CAP_NET_RAW" : ", without CAP_NET_RAW"));
+    const std::string rights = platform::capture_rights_note();
+    r.note("running as " + platform::who_am_i() + (rights.empty() ? std::string() : ", " + rights));
     if (!device.empty()) {
         try {
             capture::LiveOptions o;
@@ -101,47 +97,46 @@ int run_doctor(std::uint16_t port) {
                  (link_type_for(cap.link_type()) ? "" : " (labtool cannot decode it!)"));
         } catch (const capture::CaptureError& e) {
             if (e.kind() == capture::CaptureErrorKind::permission_denied)
-                r.bad("no permission to capture on " + device,
-                      "run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v labtool)\" "
-                      "(macOS: install Wireshark's ChmodBPF; Windows: Npcap with loopback support)");
+                r.bad("no permission to capture on " + device, capture_rights_fix());
             else
                 r.bad(std::string("cannot capture on ") + device + ": " + e.what(), "see the message above");
         }
     }
 
-    // 3. What `localhost` means to a browser.
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (::getaddrinfo("localhost", nullptr, &hints, &res) == 0 && res != nullptr) {
-        char buf[INET6_ADDRSTRLEN] = {};
-        const addrinfo* first = res;
-        const void* addr = first->ai_family == AF_INET6
-                               ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(first->ai_addr)->sin6_addr)
-                               : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(first->ai_addr)->sin_addr);
-        ::inet_ntop(first->ai_family, addr, buf, sizeof buf);
-        r.ok(std::string("localhost resolves first to ") + buf +
-             (first->ai_family == AF_INET6 ? " (a browser may talk IPv6; labtool listens on ::1 too and captures both)" : ""));
-        ::freeaddrinfo(res);
-    } else {
-        r.bad("localhost does not resolve", "add \"127.0.0.1 localhost\" and \"::1 localhost\" to /etc/hosts");
+    // 3. What `localhost` means to a browser: it may try ::1 first.
+    {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::resolver resolver(io);
+        boost::system::error_code ec;
+        const auto results = resolver.resolve("localhost", "", ec);
+        if (!ec && !results.empty()) {
+            const auto first = results.begin()->endpoint().address();
+            r.ok("localhost resolves first to " + first.to_string() +
+                 (first.is_v6() ? " (a browser may talk IPv6; labtool listens on ::1 too and captures both)" : ""));
+        } else {
+            r.bad("localhost does not resolve",
+                  platform::os_name() == "windows"
+                      ? "add \"127.0.0.1 localhost\" and \"::1 localhost\" to C:\\Windows\\System32\\drivers\\etc\\hosts"
+                      : "add \"127.0.0.1 localhost\" and \"::1 localhost\" to /etc/hosts");
+        }
     }
 
-    // 4. The port.
-    const int v4 = try_bind(AF_INET, port);
-    if (v4 == 0) r.ok("port " + std::to_string(port) + " is free on 127.0.0.1");
-    else r.bad("port " + std::to_string(port) + " on 127.0.0.1: " + std::strerror(v4),
-               v4 == EADDRINUSE ? "stop the program using it (ss -ltnp 'sport = :" + std::to_string(port) +
-                                      "'), or use another port with --port"
-                                : "use a port above 1023 with --port");
-    const int v6 = try_bind(AF_INET6, port);
-    if (v6 == 0) r.ok("port " + std::to_string(port) + " is free on ::1");
-    else if (v6 == EADDRNOTAVAIL || v6 == EAFNOSUPPORT) r.note("no IPv6 loopback (::1): labtool serves 127.0.0.1 only");
-    else r.bad("port " + std::to_string(port) + " on ::1: " + std::strerror(v6), "use another port with --port");
+    // 4. The port (bound exclusively: on Windows a shared bind would hide a busy port).
+    const std::string p = std::to_string(port);
+    const auto v4 = platform::probe_loopback_port(port, false);
+    if (!v4) r.ok("port " + p + " is free on 127.0.0.1");
+    else r.bad("port " + p + " on 127.0.0.1: " + v4.message(),
+               v4 == std::errc::address_in_use ? busy_port_fix(port) : "use a port above 1023 with --port");
+    const auto v6 = platform::probe_loopback_port(port, true);
+    if (!v6) r.ok("port " + p + " is free on ::1");
+    else if (v6 == std::errc::address_not_available || v6 == std::errc::address_family_not_supported)
+        r.note("no IPv6 loopback (::1): labtool serves 127.0.0.1 only");
+    else r.bad("port " + p + " on ::1: " + v6.message(),
+               v6 == std::errc::address_in_use ? busy_port_fix(port) : "use another port with --port");
 
     // 5. Optional tools.
-    if (std::system("command -v tshark > /dev/null 2>&1") == 0) r.ok("tshark is installed (to cross-check a recording)");
-    else r.note("tshark is not installed (optional: sudo apt-get install tshark)");
+    if (!platform::find_program("tshark").empty()) r.ok("tshark is installed (to cross-check a recording)");
+    else r.note("tshark is not installed (optional: " + tshark_install_hint() + ")");
 
     std::cout << '\n' << (r.problems == 0 ? "everything labtool needs is in place\n"
                                           : std::to_string(r.problems) + " problem(s) to fix\n");

@@ -10,7 +10,9 @@
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/live_capture.hpp"
 #include "labtool/capture/recorder.hpp"
-#include "labtool/server/privileges.hpp"
+#include "labtool/platform/files.hpp"
+#include "labtool/platform/process.hpp"
+#include "labtool/platform/socket_io.hpp"
 #include "labtool/server/server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -22,18 +24,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <optional>
 #include <thread>
 
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 namespace labtool::cli {
 
@@ -43,17 +39,7 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
-
-void install_stop_handlers() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: let poll() return at once
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-}
+void install_stop_handlers() { platform::install_stop_flag(stop_requested); }
 
 /// Resolves the folder to serve; prints an error and returns empty when it is unusable.
 std::filesystem::path resolve_root(const std::string& root) {
@@ -64,11 +50,12 @@ std::filesystem::path resolve_root(const std::string& root) {
         return builtin;
     }
     std::error_code ec;
-    if (!fs::is_directory(root, ec)) {
+    const fs::path path = platform::from_utf8(root);
+    if (!fs::is_directory(path, ec)) {
         print_error("--root " + root + ": not a folder" + (ec ? " (" + ec.message() + ")" : std::string()));
         return {};
     }
-    return fs::canonical(root, ec);
+    return fs::canonical(path, ec);
 }
 
 std::string urls(const std::vector<std::string>& hosts, std::uint16_t port) {
@@ -90,23 +77,16 @@ void apply(server::ServerConfig& c, const ServerFlags& f) {
     c.max_connections = f.max_connections;
 }
 
-/// Started with sudo: give the recording to the user, then drop root (as tcpdump does) once
-/// the capture is open and the port bound. Returns false when the drop failed.
-bool drop_root(const std::string& record_path) {
-    if (!record_path.empty()) {
-        const char* uid = std::getenv("SUDO_UID");
-        const char* gid = std::getenv("SUDO_GID");
-        if (uid != nullptr && gid != nullptr && ::geteuid() == 0)
-            if (::chown(record_path.c_str(), static_cast<uid_t>(std::atol(uid)), static_cast<gid_t>(std::atol(gid))) != 0)
-                print_warning("could not give " + record_path + " to the sudo user: " + std::strerror(errno));
-    }
-    const auto drop = server::drop_privileges_if_sudo();
+/// Started with sudo: drop root (as tcpdump does) once the capture is open and the port bound
+/// (the recording was given to the sudo user when it was opened). Returns false when the drop failed.
+bool drop_root() {
+    const auto drop = platform::drop_privileges_if_sudo();
     if (drop.error) {
         print_error(drop.message.empty() ? "could not drop root privileges: " + drop.error.message() : drop.message);
         return false;
     }
     if (drop.dropped && !drop.message.empty()) std::cerr << "labtool: " << drop.message << "\n";
-    if (server::running_as_root_without_sudo())
+    if (platform::running_as_root_without_sudo())
         print_warning("running as root: the server reads files with root's rights (start it with sudo, or grant "
                       "capture with setcap, to serve as your own user)");
     return true;
@@ -123,6 +103,13 @@ int start_error(const std::error_code& ec, std::uint16_t port) {
 }
 
 }  // namespace
+
+int default_buffer_mib() {
+    const auto os = platform::os_name();
+    if (os == "linux") return 128;
+    if (os == "windows") return 8;
+    return 4;
+}
 
 int run_live(const RunOptions& options) {
     std::filesystem::path root;
@@ -166,6 +153,7 @@ int run_live(const RunOptions& options) {
             print_error(e.what());
             return 1;
         }
+        if (commented && !commented->warning().empty()) print_warning(commented->warning());
     }
 
  spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
@@ -181,12 +169,12 @@ int run_live(const RunOptions& options) {
         srv.emplace(io, config);
         if (const auto ec = srv->start()) return start_error(ec, options.port);
     }
-    if (!drop_root(options.record_path)) return 1;
+    if (!drop_root()) return 1;
 
     install_stop_handlers();
     std::thread io_thread([&io] { io.run(); });
 
-    if (srv) std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv->port()) << "\n";
+    if (srv) std::cerr << "labtool: serving " << platform::to_utf8(root) << " at " << urls(options.hosts, srv->port()) << "\n";
     std::cerr << "labtool: capturing on " << cap->interface() << " (tcp port " << options.port << ")"
               << (recorder || commented ? ", recording to " + options.record_path : std::string()) << "\n"
               << (srv ? "labtool: open the page in a browser; press Ctrl-C to stop\n"
@@ -233,11 +221,9 @@ int run_live(const RunOptions& options) {
         queue.close();
     });
 
-#ifdef __linux__
     // Analysis and output yield to the capture thread (and to the server) when the CPU is
     // short: a backlog in the queue is harmless, a full kernel ring loses packets.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
-#endif
+    platform::lower_thread_priority();
     QueuedPacket packet;
     std::uint64_t frame_number = 0;
     analysis::Timestamp first_ts;
@@ -301,7 +287,10 @@ int run_serve(const ServeOptions& options) {
     for (unsigned i = 0; i < threads; ++i) {
         // One thread per io_context, and each socket used only on its io_context's thread:
         // Asio may skip the per-socket locks (the scheduler stays locked for posts from others).
-        ios.push_back(std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+        // Without the fast accept, new connections are handed to the io_contexts by the first
+        // one's thread, so their reactors must take registrations from other threads.
+        ios.push_back(std::make_unique<boost::asio::io_context>(
+            platform::fast_accept_supported() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT));
         io_ptrs.push_back(ios.back().get());
     }
     server::ServerConfig config;
@@ -312,9 +301,9 @@ int run_serve(const ServeOptions& options) {
     apply(config, options.server);
     server::Server srv(io_ptrs, config);
     if (const auto ec = srv.start()) return start_error(ec, options.port);
-    if (!drop_root({})) return 1;
+    if (!drop_root()) return 1;
     install_stop_handlers();
-    std::cerr << "labtool: serving " << root.string() << " at " << urls(options.hosts, srv.port())
+    std::cerr << "labtool: serving " << platform::to_utf8(root) << " at " << urls(options.hosts, srv.port())
               << " (no capture); press Ctrl-C to stop\n";
     // The first io_context runs on this thread (one thread fewer: with --threads 1 the process
     // stays single-threaded, and glibc skips the cancellation bookkeeping around each system

@@ -2,9 +2,14 @@
 // Only main chooses exit codes: 0 ok, 1 runtime error, 2 usage error.
 #include "sessions.hpp"
 
+#include "labtool/platform/process.hpp"
+
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <exception>
+#include <string>
+#include <vector>
 #include <iostream>
 
 namespace {
@@ -21,8 +26,10 @@ Examples:
   labtool serve --port 8080               the web server alone, no capture
   labtool doctor                          check capture permission, loopback device, port
 
-Capturing needs root or CAP_NET_RAW: sudo labtool run, or once
-  sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)")EX";
+Capturing needs root or CAP_NET_RAW on Linux: sudo labtool run, or once
+  sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v labtool)"
+macOS: sudo labtool run (or Wireshark's ChmodBPF). Windows: Npcap with "Support loopback
+traffic capture" (https://npcap.com/#download); replay, report and serve work without it.)EX";
 
 constexpr const char* run_examples = R"EX(
 Examples:
@@ -69,7 +76,8 @@ void add_capture_options(CLI::App* cmd, labtool::cli::RunOptions& o) {
                     "explanation as a comment");
     cmd->add_option("-s,--snaplen", o.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
-    cmd->add_option("-B,--buffer", o.buffer_mib, "Kernel capture buffer in MiB (default 128; drops are reported)")
+    cmd->add_option("-B,--buffer", o.buffer_mib, "Capture buffer in MiB (default " + std::to_string(labtool::cli::default_buffer_mib()) +
+                    " on this OS; drops are reported)")
         ->check(CLI::Range(1, 2048));
     cmd->add_option("--batch-ms", o.batch_ms,
                     "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
@@ -103,7 +111,13 @@ labtool::cli::OutputFormat parse_format(const std::string& f) {
 
 int main(int argc, char** argv) {
     using namespace labtool::cli;
+    namespace platform = labtool::platform;
+    platform::setup_console();  // UTF-8 and colours on Windows consoles
+    // UTF-8 arguments on every OS (on Windows from the UTF-16 command line, so 实验.pcap works).
+    std::vector<std::string> args = platform::program_arguments(argc, argv);
     CLI::App app{"labtool — serve a web page, capture it on loopback, and explain TCP and HTTP packet by packet"};
+    // "/path/x.pcap" is a file, never a Windows-style "/option".
+    app.allow_windows_style_options(false);
     app.set_version_flag("--version", std::string("labtool ") + LABTOOL_VERSION);
     app.footer(main_examples);
     app.require_subcommand(1);
@@ -175,7 +189,9 @@ int main(int argc, char** argv) {
                        "It exits 1 when something needs fixing, and says how.");
 
     try {
-        app.parse(argc, argv);
+        if (!args.empty()) args.erase(args.begin());  // the program name
+        std::reverse(args.begin(), args.end());        // CLI11 takes them last-first
+        app.parse(args);
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;

@@ -3,6 +3,8 @@
 // see them in Wireshark.
 #include "messages.hpp"
 
+#include "labtool/platform/process.hpp"
+
 #include <cstdlib>
 #include <map>
 
@@ -416,7 +418,8 @@ Lang lang_from_environment() {
         if (v == nullptr || *v == '\0') continue;
         return std::string_view(v).substr(0, 2) == "zh" ? Lang::zh : Lang::en;
     }
-    return Lang::en;
+    // Windows has no LANG: the user's interface language ("zh-CN", "zh-TW" ...) decides there.
+    return platform::ui_language().substr(0, 2) == "zh" ? Lang::zh : Lang::en;
 }
 
 }  // namespace labtool::cli

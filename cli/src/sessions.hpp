@@ -33,6 +33,11 @@ struct ServerFlags {
     std::size_t max_connections = 512;
 };
 
+/// The capture buffer labtool asks for by default, in MiB: 128 on Linux (bursts of a page load
+/// on a fast loopback), 8 on Windows (Npcap locks it in driver memory), 4 elsewhere (macOS's BPF
+/// caps what it gives anyway).
+int default_buffer_mib();
+
 struct RunOptions {
     std::uint16_t port = 3000;
     std::string root;                    // empty: the built-in page
@@ -43,7 +48,7 @@ struct RunOptions {
     bool serve = true;                   // false: `labtool capture` (another program serves)
     ServerFlags server;
     int snaplen = 65600;
-    int buffer_mib = 128;
+    int buffer_mib = default_buffer_mib();
     int batch_ms = 0;
     OutputOptions output;
 };

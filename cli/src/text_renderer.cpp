@@ -6,6 +6,8 @@
 #include "packet_details.hpp"
 #include "renderer.hpp"
 
+#include "labtool/platform/process.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <cstdlib>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 namespace labtool::cli {
 namespace {
@@ -545,7 +546,7 @@ bool want_color(bool no_color_flag) {
     if (no_color_flag) return false;
     const char* no_color = std::getenv("NO_COLOR");
     if (no_color != nullptr && *no_color != '\0') return false;
-    return ::isatty(STDOUT_FILENO) == 1;
+    return labtool::platform::stdout_is_terminal();  // (on Windows, VT mode was set up by main)
 }
 
 }  // namespace labtool::cli

@@ -7,14 +7,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <linux/openat2.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -95,59 +87,6 @@ std::optional<std::string_view> single(const RequestHeader& req, http::field f) 
     return std::string_view(first->value());
 }
 
-std::atomic<bool> openat2_unavailable{false};
-
-// Opens `rel` (relative to the root, no ".." segments) so that it cannot resolve outside the
-// root, also through symlinks. openat2(RESOLVE_BENEATH) lets the kernel enforce it atomically;
-// it refuses absolute symlinks even when they point inside the root, so EXDEV (and kernels
-// without openat2) fall back to realpath() and a prefix check. O_NONBLOCK: a FIFO in the root
-// must not block the server. Returns the fd or -1 with `err` set.
-int open_beneath(int root_fd, const fs::path& root, const std::string& rel, int& err) {
-    constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-#if defined(__linux__) && defined(SYS_openat2)
-    if (!openat2_unavailable.load(std::memory_order_relaxed)) {
-        open_how how{};
-        how.flags = static_cast<std::uint64_t>(flags);
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        const int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
-        if (fd >= 0) return fd;
-        err = errno;
-        if (err == ENOSYS || err == EPERM) {
-            openat2_unavailable.store(true, std::memory_order_relaxed);  // old kernel or seccomp
-        } else if (err != EXDEV) {
-            return -1;
-        }
-    }
-#else
-    (void)root_fd;
-#endif
-    const fs::path joined = root / rel;
-    char resolved[PATH_MAX];
-    if (::realpath(joined.c_str(), resolved) == nullptr) {
-        err = errno;
-        return -1;
-    }
-    const std::string_view real(resolved);
-    const std::string& base = root.native();
-    const bool inside = real == base || (real.size() > base.size() && real.substr(0, base.size()) == base &&
-                                         (base.back() == '/' || real[base.size()] == '/'));
-    if (!inside) {
-        err = EXDEV;
-        return -1;
-    }
-    const int fd = ::open(resolved, flags);
-    if (fd < 0) err = errno;
-    return fd;
-}
-
-std::int64_t mtime_ns(const struct stat& st) {
-    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
-std::int64_t ctime_ns_of(const struct stat& st) {
-    return static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-}
-
 // Strong validator from size and modification time (nanoseconds), like nginx's "mtime-size".
 std::string make_etag(std::uint64_t size, std::int64_t mtime) {
     char buf[64];
@@ -164,14 +103,12 @@ std::string extension_of(std::string_view name) {
     return std::string(base.substr(dot + 1));
 }
 
-// Reads exactly `size` bytes from the start of `fd`; nothing if the file changed size meanwhile.
-std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size) {
+// Reads exactly `size` bytes from the start of `file`; nothing if the file changed size meanwhile.
+std::shared_ptr<const std::string> read_whole(const platform::File& file, std::uint64_t size) {
     auto data = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
     std::uint64_t done = 0;
     while (done < size) {
-        const ssize_t n = ::pread(fd, data->data() + done, static_cast<std::size_t>(size - done),
-                                  static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
+        const std::int64_t n = platform::read_at(file, data->data() + done, static_cast<std::size_t>(size - done), done);
         if (n <= 0) return nullptr;
         done += static_cast<std::uint64_t>(n);
     }
@@ -180,8 +117,8 @@ std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size) {
 
 Response not_found(bool head) { return make_error_response(404, head, not_found_text); }
 
-Response from_open_error(int err, bool head) {
-    if (err == EACCES) return make_error_response(403, head, "The file cannot be read.");
+Response from_open_error(const std::error_code& ec, bool head) {
+    if (ec == std::errc::permission_denied) return make_error_response(403, head, "The file cannot be read.");
     return not_found(head);
 }
 
@@ -211,26 +148,34 @@ std::string_view reason_phrase(unsigned status) {
     }
 }
 
-FileMeta::FileMeta(const struct stat& st, std::string_view path)
-    : size(static_cast<std::uint64_t>(st.st_size)),
-      mtime_ns(labtool::server::detail::mtime_ns(st)),
-      mtime(std::chrono::seconds{st.st_mtim.tv_sec}),
+FileMeta::FileMeta(const platform::FileInfo& info, std::string_view path)
+    : size(info.size),
+      mtime_ns(info.mtime_ns),
+      mtime(std::chrono::seconds{info.mtime_ns / 1'000'000'000}),
       etag(make_etag(size, mtime_ns)),
       last_modified(http_date(mtime)),
       content_type(mime_type(extension_of(path))) {}
 
-FileCache::Entry::Entry(std::string file, const struct stat& st, FileMeta m, std::shared_ptr<const std::string> bytes)
+FileCache::Entry::Entry(std::string file, const platform::FileInfo& info, FileMeta m,
+                        std::shared_ptr<const std::string> bytes)
     : path(std::move(file)),
-      dev(static_cast<std::uint64_t>(st.st_dev)),
-      ino(static_cast<std::uint64_t>(st.st_ino)),
-      ctime_ns(ctime_ns_of(st)),
+      dev(info.device),
+      ino(info.inode),
+      ctime_ns(info.change_ns),
       meta(std::move(m)),
       data(std::move(bytes)) {}
 
-bool FileCache::Entry::describes(const struct stat& st) const {
-    return S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_dev) == dev &&
-           static_cast<std::uint64_t>(st.st_ino) == ino && static_cast<std::uint64_t>(st.st_size) == meta.size &&
-           mtime_ns(st) == meta.mtime_ns && ctime_ns_of(st) == ctime_ns;
+bool FileCache::Entry::describes(const platform::FileInfo& info) const {
+    return info.kind == platform::FileKind::regular && info.device == dev && info.inode == ino &&
+           info.size == meta.size && info.mtime_ns == meta.mtime_ns && info.change_ns == ctime_ns;
+}
+
+bool FileCache::cacheable(const platform::FileInfo& info, std::int64_t now_ns) {
+    // With whole-second times a change later in the same second as the read would go unseen
+    // (git's "racy" files): keep such a file out of the cache until its second is over.
+    if (info.precise) return true;
+    constexpr std::int64_t one_second = 1'000'000'000;
+    return now_ns - std::max(info.mtime_ns, info.change_ns) >= 2 * one_second;
 }
 
 std::shared_ptr<const FileCache::Entry> FileCache::find(const std::string& key) const {
@@ -266,8 +211,7 @@ Response make_error_response(unsigned status, bool head_only, std::string_view d
 FileServer::FileServer(fs::path root, FileServerOptions options, std::error_code& ec)
     : root_(std::move(root)), options_(options), cache_(options.max_cache_bytes) {
     ec.clear();
-    root_fd_ = UniqueFd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd_) ec = std::error_code(errno, std::generic_category());
+    root_dir_ = platform::open_directory(root_, ec);
     cache_control_ = "public, max-age=" + std::to_string(options_.cache_seconds);
 }
 
@@ -302,16 +246,16 @@ Response FileServer::handle(const RequestHeader& req) const {
     // Small unchanged files: from memory after one stat, without opening anything.
     std::string cache_key = rel;
     if (target.trailing_slash) cache_key += '/';
-    if (auto entry = fresh_entry(cache_key)) return serve_file(req, entry->meta, entry.get(), UniqueFd{}, head);
+    if (auto entry = fresh_entry(cache_key)) return serve_file(req, entry->meta, entry.get(), platform::File{}, head);
 
-    int err = 0;
-    UniqueFd fd(open_beneath(root_fd_.get(), root_, rel, err));
-    if (!fd) return from_open_error(err, head);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return not_found(head);
+    std::error_code ec;
+    platform::File fd = platform::open_beneath(root_dir_, root_, rel == "." ? std::string_view{} : rel, ec);
+    if (!fd) return from_open_error(ec, head);
+    platform::FileInfo st;
+    if (!platform::file_info(fd, st, ec)) return not_found(head);
 
     std::string served = rel;
-    if (S_ISDIR(st.st_mode)) {
+    if (st.kind == platform::FileKind::directory) {
         if (!target.trailing_slash) {
             // Location is built from the normalised, re-encoded path: it always starts with
             // exactly one '/', so it can never be a protocol-relative "//host/..." URL.
@@ -326,24 +270,27 @@ Response FileServer::handle(const RequestHeader& req) const {
             return res;
         }
         served = rel == "." ? std::string(index_file) : rel + "/" + std::string(index_file);
-        UniqueFd index(open_beneath(root_fd_.get(), root_, served, err));
+        platform::File index = platform::open_beneath(root_dir_, root_, served, ec);
         if (!index) {
-            if ((err == ENOENT) && options_.list_dirs) return listing(fd.get(), target, head);
-            return from_open_error(err, head);
+            if (ec == std::errc::no_such_file_or_directory && options_.list_dirs)
+                return listing(fd, rel == "." ? root_ : root_ / platform::from_utf8(rel), target, head);
+            return from_open_error(ec, head);
         }
         fd = std::move(index);
-        if (::fstat(fd.get(), &st) != 0) return not_found(head);
+        if (!platform::file_info(fd, st, ec)) return not_found(head);
     } else if (target.trailing_slash) {
         return not_found(head);  // "/file.txt/" names a directory that does not exist
     }
-    if (!S_ISREG(st.st_mode)) return not_found(head);  // no FIFOs, sockets or devices
+    if (st.kind != platform::FileKind::regular) return not_found(head);  // no FIFOs, sockets or devices
     FileMeta meta(st, served);
     if (!head && meta.size > 0 && meta.size <= options_.max_cached_file_bytes) {
-        if (auto data = read_whole(fd.get(), meta.size)) {
+        if (auto data = read_whole(fd, meta.size)) {
             auto entry = std::make_shared<FileCache::Entry>(served, st, std::move(meta), std::move(data));
             entry->fields_200 = file_fields(entry->meta, entry->meta.size, {});
-            cache_.insert(cache_key, entry);
-            return serve_file(req, entry->meta, entry.get(), UniqueFd{}, head);
+            if (FileCache::cacheable(st, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch()).count()))
+                cache_.insert(cache_key, entry);
+            return serve_file(req, entry->meta, entry.get(), platform::File{}, head);
         }
     }
     return serve_file(req, meta, nullptr, std::move(fd), head);
@@ -352,8 +299,8 @@ Response FileServer::handle(const RequestHeader& req) const {
 std::shared_ptr<const FileCache::Entry> FileServer::fresh_entry(const std::string& cache_key) const {
     auto entry = cache_.find(cache_key);
     if (!entry) return nullptr;
-    struct stat st {};
-    if (::fstatat(root_fd_.get(), entry->path.c_str(), &st, 0) != 0 || !entry->describes(st)) return nullptr;
+    platform::FileInfo st;
+    if (!platform::stat_beneath(root_dir_, root_, entry->path, st) || !entry->describes(st)) return nullptr;
     return entry;
 }
 
@@ -376,7 +323,7 @@ void FileServer::add_validators(Response& res, const FileMeta& meta) const {
 }
 
 Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached,
-                                UniqueFd fd, bool head) const {
+                                platform::File fd, bool head) const {
     const std::uint64_t size = meta.size;
     const std::string& etag = meta.etag;
     const auto mtime_sys = meta.mtime;
@@ -457,29 +404,21 @@ Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, 
     return res;
 }
 
-Response FileServer::listing(int dir_fd, const NormalizedTarget& target, bool head) const {
+Response FileServer::listing(const platform::File& dir, const fs::path& dir_path, const NormalizedTarget& target,
+                            bool head) const {
+    std::vector<platform::DirEntry> all;
+    std::error_code ec;
+    if (!platform::list_directory(dir, dir_path, all, ec)) return not_found(head);
+    constexpr std::size_t max_entries = 10000;
     struct Item {
         std::string name;
         bool dir;
     };
     std::vector<Item> items;
-    const int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    // Owned, so that an allocation failure below cannot leak the directory.
-    const std::unique_ptr<DIR, int (*)(DIR*)> dir(copy >= 0 ? ::fdopendir(copy) : nullptr, &::closedir);
-    if (!dir) {
-        if (copy >= 0) ::close(copy);
-        return not_found(head);
-    }
-    constexpr std::size_t max_entries = 10000;
-    while (dirent* e = ::readdir(dir.get())) {
-        const std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
-        if (!options_.allow_dotfiles && name.front() == '.') continue;
-        if (!is_valid_utf8(name)) continue;
-        struct stat st {};
-        if (::fstatat(::dirfd(dir.get()), e->d_name, &st, 0) != 0) continue;
-        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
-        items.push_back({std::string(name), S_ISDIR(st.st_mode)});
+    for (auto& e : all) {
+        if (!options_.allow_dotfiles && e.name.front() == '.') continue;
+        if (!is_valid_utf8(e.name)) continue;
+        items.push_back({std::move(e.name), e.is_directory});
         if (items.size() >= max_entries) break;
     }
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {

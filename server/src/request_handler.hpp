@@ -9,7 +9,7 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 
-#include <sys/stat.h>
+#include "labtool/platform/files.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -45,14 +45,14 @@ struct FileMeta {
     std::string last_modified;                    // IMF-fixdate
     std::string content_type;
 
-    FileMeta(const struct stat& st, std::string_view path);
+    FileMeta(const platform::FileInfo& info, std::string_view path);
 };
 
 /// Small files kept in memory, keyed by the request path below the root ("dir/" for a folder's
 /// index.html). An entry is used only while the file it was read from is unchanged: same
-/// device, inode, size, modification and change time (nanoseconds; a chmod changes the latter).
-/// That check is one stat(2) of the path, no open: if the path now leads somewhere else (a
-/// swapped symlink), the inode differs and the request takes the full path, openat2 included.
+/// device, inode, size, modification and change time (a chmod changes the latter). That check is
+/// one platform::stat_beneath of the path, no open: if the path now leads somewhere else (a
+/// swapped symlink), the identity differs and the request takes the full path (open_beneath).
 /// Thread-safe.
 class FileCache {
 public:
@@ -65,10 +65,14 @@ public:
         std::string fields_200;  // the header block of a plain 200 response
         std::shared_ptr<const std::string> data;
 
-        Entry(std::string file, const struct stat& st, FileMeta m, std::shared_ptr<const std::string> bytes);
-        /// Whether `st` (from stat) still describes the file this entry was read from.
-        [[nodiscard]] bool describes(const struct stat& st) const;
+        Entry(std::string file, const platform::FileInfo& info, FileMeta m, std::shared_ptr<const std::string> bytes);
+        /// Whether `info` (from platform::stat_beneath) still describes the file this entry was read from.
+        [[nodiscard]] bool describes(const platform::FileInfo& info) const;
     };
+
+    /// Whether a file read now may be kept: always with precise times; with whole-second times
+    /// only once its last change is two seconds old (a change within the same second is invisible).
+    static bool cacheable(const platform::FileInfo& info, std::int64_t now_ns);
 
     explicit FileCache(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
 
@@ -88,7 +92,7 @@ private:
 /// Serves requests from one root folder. Thread-safe once constructed.
 class FileServer {
 public:
-    /// `root` must be an absolute, canonical directory path. Opens it (O_RDONLY | O_DIRECTORY) and keeps it open.
+    /// `root` must be an absolute, canonical directory path. Opens it and keeps it open.
     FileServer(std::filesystem::path root, FileServerOptions options, std::error_code& ec);
 
     /// The response to a request head. Never throws for bad input: every problem becomes a
@@ -97,17 +101,18 @@ public:
 
 private:
     /// The response for a regular file: from `cached` (its bytes in memory) or else from `fd`.
-    Response serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached, UniqueFd fd,
-                        bool head) const;
+    Response serve_file(const RequestHeader& req, const FileMeta& meta, const FileCache::Entry* cached,
+                        platform::File fd, bool head) const;
     /// `cache_key` served from memory if it is cached and unchanged on disk; else nothing.
     std::shared_ptr<const FileCache::Entry> fresh_entry(const std::string& cache_key) const;
     /// The header block of a 200 (no `content_range`) or 206 response for `meta`.
     std::string file_fields(const FileMeta& meta, std::uint64_t length, std::string_view content_range) const;
     void add_validators(Response& res, const FileMeta& meta) const;
-    Response listing(int dir_fd, const NormalizedTarget& target, bool head) const;
+    Response listing(const platform::File& dir, const std::filesystem::path& dir_path, const NormalizedTarget& target,
+                     bool head) const;
 
     std::filesystem::path root_;
-    UniqueFd root_fd_;
+    platform::File root_dir_;
     FileServerOptions options_;
     std::string cache_control_;
     mutable FileCache cache_;

@@ -3,7 +3,7 @@
 // Private to labtool_server.
 #pragma once
 
-#include <unistd.h>
+#include "labtool/platform/files.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -12,34 +12,6 @@
 #include <utility>
 
 namespace labtool::server::detail {
-
-/// An owned file descriptor, closed on destruction.
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 enum class BodyKind {
     none,    // no body (HEAD, 304, or an empty file)
@@ -54,7 +26,7 @@ struct Response {
     BodyKind kind = BodyKind::none;
     std::string text;
     std::shared_ptr<const std::string> shared;
-    UniqueFd file;
+    platform::File file;
     std::uint64_t offset = 0;
     std::uint64_t length = 0;  // body bytes of a shared or file body
 

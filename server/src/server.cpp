@@ -1,7 +1,7 @@
-// Static HTTP/1.1 file server: listeners and sessions on Boost.Asio with Beast's request parser,
-// modelled on Beast's example/http/server/async/http_server_async.cpp (read one request, write
-// one response, repeat). Responses are written with sendmsg (header + memory body in one call)
-// and sendfile (large files) on the non-blocking socket.
+// Static HTTP/1.1 file server: listeners and sessions on Boost.Asio with Beast's push parser
+// (read one request, write one response, repeat). Socket calls go through platform/socket_io.hpp:
+// on Linux accept4, sendmsg with MSG_MORE and sendfile; elsewhere accept, a gathered send, and
+// read + send for files.
 #include "labtool/server/server.hpp"
 
 #include "http_util.hpp"
@@ -17,17 +17,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <sys/sendfile.h>
-#endif
-#include <cerrno>
-#include <ctime>
+#include "labtool/platform/clock.hpp"
+#include "labtool/platform/process.hpp"
+#include "labtool/platform/socket_io.hpp"
+
 
 #include <algorithm>
 #include <atomic>
@@ -52,14 +45,12 @@ using Socket = net::basic_stream_socket<tcp, Executor>;
 using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 
-// Deadlines use the coarse monotonic clock (a few milliseconds of resolution, read without
-// touching the TSC): timeouts here are whole seconds.
+using platform::NativeSocket;
+
+// Deadlines use the coarse monotonic clock (a few milliseconds of resolution on Linux):
+// timeouts here are whole seconds.
 namespace {
-std::int64_t coarse_now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+std::int64_t coarse_now_ns() { return platform::coarse_monotonic_ns(); }
 
 constexpr std::uint64_t max_request_body_bytes = 64 * 1024;   // bodies are read and discarded
 constexpr std::chrono::seconds send_timeout{30};              // without any progress, slow readers
@@ -69,7 +60,7 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};  // after EMFILE an
 constexpr std::size_t linger_buffer_bytes = 4096;
 constexpr int max_write_rounds = 16;                          // sends per turn before yielding
 constexpr std::uint64_t max_file_chunk = 1024 * 1024;         // bytes per sendfile call
-constexpr std::size_t fallback_chunk_bytes = 64 * 1024;       // pread + send without sendfile
+constexpr std::size_t fallback_chunk_bytes = 64 * 1024;       // read + send without sendfile
 constexpr std::size_t read_chunk_bytes = 16 * 1024;           // per read from the socket
 constexpr int max_accepts_per_turn = 32;                      // then other handlers run first
 constexpr std::string_view server_name = "labtool";
@@ -95,6 +86,12 @@ std::error_code to_std(const boost::system::error_code& ec) {
     return static_cast<std::error_code>(ec);
 }
 
+boost::system::error_code to_boost(const std::error_code& ec) {
+    if (!ec) return {};
+    if (ec.category() == std::generic_category()) return {ec.value(), boost::system::generic_category()};
+    return {ec.value(), boost::system::system_category()};
+}
+
 std::string format_endpoint(const tcp::endpoint& ep) {
     if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
     return ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -107,29 +104,14 @@ bool is_unavailable_address(const boost::system::error_code& ec) {
            ec == boost::system::errc::protocol_not_supported;
 }
 
-// accept() of a non-blocking, close-on-exec connection: -1 with errno as accept() sets it.
-int accept_connection(int listen_fd) {
-#ifdef __linux__
-    return ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-    const int fd = ::accept(listen_fd, nullptr, nullptr);
-    if (fd >= 0) {
-        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    }
-    return fd;
-#endif
-}
-
 // The Date header changes once a second: format it once per second per thread.
 const std::string& cached_http_date() {
     thread_local std::int64_t cached_second = -1;
     thread_local std::string cached;
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);  // whole seconds are all a Date has
-    if (ts.tv_sec != cached_second) {
-        cached = detail::http_date(std::chrono::system_clock::time_point{std::chrono::seconds{ts.tv_sec}});
-        cached_second = ts.tv_sec;
+    const std::int64_t now = platform::coarse_realtime_seconds();  // whole seconds are all a Date has
+    if (now != cached_second) {
+        cached = detail::http_date(std::chrono::system_clock::time_point{std::chrono::seconds{now}});
+        cached_second = now;
     }
     return cached;
 }
@@ -148,6 +130,8 @@ struct ServerState {
         : ios(std::move(io_contexts)), io(*ios.front()), config(std::move(server_config)), sweep_timer(io.get_executor()) {}
 
     std::vector<net::io_context*> ios;  // each run by one thread; one listener per address on each
+                                        // (fast accept), else new connections spread over them
+    std::atomic<std::size_t> next_io{0};  // round robin for the latter
     net::io_context& io;                // the first: name lookups and the sweep
     ServerConfig config;
     std::filesystem::path root;  // canonical
@@ -208,20 +192,22 @@ void append_head(std::string& out, const Response& res, bool keep_alive, std::ch
 // One deadline, checked by the server's sweep, enforces the idle, header, send and linger
 // timeouts: moving it costs no system call.
 //
-// The connection starts as a bare non-blocking descriptor: a request that is already there
-// when the connection is accepted is read, answered and (with Connection: close) closed with
-// recv, sendmsg and close alone. The descriptor is handed to Asio (registered with epoll) only
-// when the session first has to wait for it, which a kept-alive connection always does.
+// With the fast accept (Linux) the connection starts as a bare non-blocking descriptor: a
+// request that is already there when the connection is accepted is read, answered and (with
+// Connection: close) closed with recv, sendmsg and close alone. The descriptor is handed to Asio
+// (registered with epoll) only when the session first has to wait for it, which a kept-alive
+// connection always does. Elsewhere the session starts with a socket Asio accepted.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(int fd, tcp protocol, const Executor& executor, std::shared_ptr<ServerState> state)
-        : fd_(fd), protocol_(protocol), socket_(executor), state_(std::move(state)) {
+    /// `socket` is either open (accepted by Asio; `fd` is its handle) or not yet (fast accept).
+    Session(NativeSocket fd, Socket socket, tcp protocol, std::shared_ptr<ServerState> state)
+        : fd_(fd), protocol_(protocol), socket_(std::move(socket)), state_(std::move(state)) {
         // TCP_NODELAY is set once the connection is kept alive (as nginx does): a first
         // response never waits for Nagle.
         ++state_->connections;  // last: from here on the destructor undoes it and closes fd
     }
     ~Session() {
-        if (!socket_.is_open() && fd_ >= 0) ::close(fd_);  // never handed to Asio
+        if (!socket_.is_open() && fd_ != platform::invalid_socket()) platform::close_socket(fd_);  // never handed to Asio
         state_->forget_session(this);
         --state_->connections;
     }
@@ -231,13 +217,7 @@ public:
     /// "127.0.0.1:54321", for log lines; looked up once, on first use (no system call at all
     /// when nothing is logged).
     const std::string& client() {
-        if (client_.empty()) {
-            tcp::endpoint ep;
-            socklen_t len = static_cast<socklen_t>(ep.capacity());
-            const bool ok = fd_ >= 0 && ::getpeername(fd_, ep.data(), &len) == 0;
-            if (ok) ep.resize(len);
-            client_ = ok ? format_endpoint(ep) : std::string("?");
-        }
+        if (client_.empty()) client_ = fd_ != platform::invalid_socket() ? platform::peer_name(fd_) : std::string("?");
         return client_;
     }
 
@@ -365,14 +345,13 @@ private:
         if (first_read_) {
             first_read_ = false;
             const auto buf = buffer_.prepare(read_chunk_bytes);
-            ssize_t n = 0;
+            platform::IoResult r;
             do {
-                n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
-            } while (n < 0 && errno == EINTR);
-            if (n > 0) return on_read({}, static_cast<std::size_t>(n));
-            if (n == 0) return on_read(net::error::eof, 0);
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return on_read(beast::error_code(errno, boost::system::system_category()), 0);
+                r = platform::receive_some(fd_, buf.data(), buf.size());
+            } while (r.interrupted());
+            if (!r.error && r.bytes > 0) return on_read({}, r.bytes);
+            if (!r.error) return on_read(net::error::eof, 0);
+            if (!r.would_block()) return on_read(beast::error_code(r.error.value(), boost::system::generic_category()), 0);
         }
         if (!ensure_socket()) return;
         socket_.async_read_some(buffer_.prepare(read_chunk_bytes),
@@ -509,53 +488,45 @@ private:
         }
     }
 
-    // Writes with non-blocking sendmsg/sendfile until done or EAGAIN (then waits for the socket to
-    // become writable). The header and a memory body go out in one sendmsg; a file body follows
-    // the header with sendfile, the header sent with MSG_MORE so that both share a segment.
+    // Writes with non-blocking sends until done or would-block (then waits for the socket to
+    // become writable). The header and a memory body go out in one gathered send; a file body
+    // follows the header with sendfile (Linux) or read + send, the header sent "with more to
+    // come" so that both share a segment.
     void write_loop() {
         if (phase_ != Phase::writing) return;
-        const int fd = fd_;
+        const NativeSocket fd = fd_;
         const std::string_view body = memory_body();
         const std::uint64_t body_total = res_.body_bytes();
         for (int round = 0; round < max_write_rounds; ++round) {
-            ssize_t n = 0;
+            platform::IoResult r;
             const std::size_t head_left = head_.size() - head_sent_;
             if (head_left > 0 || (!body.empty() && body_sent_ < body_total)) {
-                iovec iov[2];
-                int count = 0;
-                if (head_left > 0) iov[count++] = {head_.data() + head_sent_, head_left};
-                if (!body.empty() && body_sent_ < body_total) {
-                    iov[count++] = {const_cast<char*>(body.data()) + body_sent_,
-                                    static_cast<std::size_t>(body_total - body_sent_)};
-                }
-                msghdr msg{};
-                msg.msg_iov = iov;
-                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-                // MSG_MORE holds back a last partial segment: for the header before a file body,
+                const std::string_view head_part = std::string_view(head_).substr(head_sent_);
+                const std::string_view body_part =
+                    body_sent_ < body_total ? body.substr(static_cast<std::size_t>(body_sent_)) : std::string_view{};
+                // "More" holds back a last partial segment: for the header before a file body,
                 // and for a response after which the connection closes, whose close (or
                 // shutdown) then sends the data with the FIN in one segment, as nginx's
-                // TCP_CORK does: one packet less per connection.
-                if ((res_.kind == BodyKind::file && body_sent_ < body_total) || !keep_alive_) flags |= MSG_MORE;
-                n = ::sendmsg(fd, &msg, flags);
-                if (n > 0) {
-                    auto sent = static_cast<std::size_t>(n);
-                    const std::size_t from_head = std::min(sent, head_left);
+                // TCP_CORK does: one packet less per connection (MSG_MORE, Linux only).
+                const bool more = (res_.kind == BodyKind::file && body_sent_ < body_total) || !keep_alive_;
+                r = platform::send_two(fd, head_part, body_part, more);
+                if (!r.error) {
+                    const std::size_t from_head = std::min(r.bytes, head_left);
                     head_sent_ += from_head;
-                    body_sent_ += sent - from_head;
+                    body_sent_ += r.bytes - from_head;
                 }
             } else if (res_.kind == BodyKind::file && body_sent_ < body_total) {
-                n = send_file_chunk(fd, body_total - body_sent_);
-                if (n > 0) body_sent_ += static_cast<std::uint64_t>(n);
+                r = send_file_chunk(fd, body_total - body_sent_);
+                if (!r.error) body_sent_ += r.bytes;
             } else {
                 return on_write_done({});
             }
-            if (n > 0) {
+            if (!r.error && r.bytes > 0) {
                 set_deadline(send_timeout);  // progress
                 continue;
             }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (r.interrupted()) continue;
+            if (r.would_block()) {
                 if (!ensure_socket()) return;
                 socket_.async_wait(Socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
                     if (ec) return self->on_write_done(ec);
@@ -563,34 +534,33 @@ private:
                 });
                 return;
             }
-            if (n == 0) return on_write_done(http::error::short_read);  // the file shrank
-            return on_write_done(beast::error_code(errno, boost::system::system_category()));
+            if (!r.error) return on_write_done(http::error::short_read);  // the file shrank
+            return on_write_done(beast::error_code(r.error.value(), boost::system::generic_category()));
         }
         // Fairness: let other connections on this thread run before sending more.
         net::post(socket_.get_executor(), beast::bind_front_handler(&Session::write_loop, shared_from_this()));
     }
 
-    ssize_t send_file_chunk(int fd, std::uint64_t left) {
+    platform::IoResult send_file_chunk(NativeSocket fd, std::uint64_t left) {
         const auto amount = static_cast<std::size_t>(std::min<std::uint64_t>(left, max_file_chunk));
-        auto offset = static_cast<off_t>(res_.offset + body_sent_);
-#ifdef __linux__
+        const std::uint64_t offset = res_.offset + body_sent_;
         if (!sendfile_unsupported_) {
-            // The descriptor is non-blocking since accept (sendfile has no MSG_DONTWAIT).
-            const ssize_t n = ::sendfile(fd, res_.file.get(), &offset, amount);
-            if (n >= 0 || (errno != EINVAL && errno != ENOSYS)) return n;
-            sendfile_unsupported_ = true;  // e.g. a file system without splice support
+            auto r = platform::send_file_range(fd, res_.file, offset, amount);
+            if (r.error != std::errc::operation_not_supported) return r;
+            sendfile_unsupported_ = true;  // another OS, or a file system without splice support
         }
-#endif
-        // Portable fallback: pread into a buffer and send it.
+        // Portable path: read into a buffer and send it.
         if (!file_buffer_) file_buffer_ = std::make_unique<char[]>(fallback_chunk_bytes);
         if (pending_.empty()) {
-            const ssize_t r = ::pread(res_.file.get(), file_buffer_.get(), std::min(amount, fallback_chunk_bytes), offset);
-            if (r <= 0) return r;
-            pending_ = std::string_view(file_buffer_.get(), static_cast<std::size_t>(r));
+            const std::int64_t n = platform::read_at(res_.file, file_buffer_.get(), std::min(amount, fallback_chunk_bytes), offset);
+            platform::IoResult r;
+            if (n < 0) r.error = std::make_error_code(std::errc::io_error);
+            if (n <= 0) return r;  // 0 bytes: the file shrank
+            pending_ = std::string_view(file_buffer_.get(), static_cast<std::size_t>(n));
         }
-        const ssize_t n = ::send(fd, pending_.data(), pending_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) pending_.remove_prefix(static_cast<std::size_t>(n));
-        return n;
+        auto r = platform::send_two(fd, pending_, {}, false);
+        if (!r.error) pending_.remove_prefix(r.bytes);
+        return r;
     }
 
     void on_write_done(beast::error_code ec) {
@@ -617,8 +587,7 @@ private:
             return do_close();
         }
         if (!no_delay_) {
-            const int one = 1;
-            ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            platform::set_no_delay(fd_);
             no_delay_ = true;
         }
         // The next request: through the executor, not by recursion (pipelined requests, or a
@@ -633,7 +602,7 @@ private:
     void do_close() {
         if (phase_ == Phase::closed || phase_ == Phase::lingering) return;
         phase_ = Phase::lingering;
-        if (::shutdown(fd_, SHUT_WR) != 0) return hard_close();
+        if (platform::shutdown_send(fd_)) return hard_close();
         if (!linger_buffer_) linger_buffer_ = std::make_unique<char[]>(linger_buffer_bytes);
         set_deadline(linger_timeout);
         do_linger();
@@ -656,15 +625,15 @@ private:
         if (socket_.is_open()) {
             boost::system::error_code ec;
             socket_.close(ec);  // cancels what is pending, leaves epoll, closes fd_
-        } else if (fd_ >= 0) {
-            ::close(fd_);
+        } else if (fd_ != platform::invalid_socket()) {
+            platform::close_socket(fd_);
         }
-        fd_ = -1;
+        fd_ = platform::invalid_socket();
         deadline_.store(never, std::memory_order_relaxed);
     }
 
     static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-    int fd_;           // the connection; owned by socket_ once assigned to it
+    NativeSocket fd_;  // the connection; owned by socket_ once assigned to it (or accepted by it)
     tcp protocol_;
     Socket socket_;    // not open until the session first waits (ensure_socket)
     std::atomic<std::int64_t> deadline_{never};  // coarse_now_ns() time; read by the sweep
@@ -735,20 +704,20 @@ public:
         : acceptor_(io.get_executor()), retry_timer_(io.get_executor()), state_(std::move(state)) {}
 
     /// `reuse_port`: one of several listeners on the same address and port, one per io_context;
-    /// the kernel spreads new connections over them (SO_REUSEPORT).
+    /// the kernel spreads new connections over them (SO_REUSEPORT, fast accept only).
     boost::system::error_code open(const tcp::endpoint& endpoint, bool reuse_port = false) {
         boost::system::error_code ec;
         acceptor_.open(endpoint.protocol(), ec);
         if (ec) return ec;
-        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-        if (!ec && reuse_port) acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+        ec = to_boost(platform::set_listener_options(acceptor_.native_handle()));
+        if (!ec && reuse_port) ec = to_boost(platform::set_reuse_port(acceptor_.native_handle()));
         if (!ec && endpoint.address().is_v6()) {
             // Keep "::" from also taking the IPv4 port, which a separate 0.0.0.0 listener needs.
             acceptor_.set_option(net::ip::v6_only(true), ec);
         }
         if (!ec) acceptor_.bind(endpoint, ec);
         if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-        if (!ec) acceptor_.non_blocking(true, ec);  // accept_some() accepts until EAGAIN
+        if (!ec && fast_) acceptor_.non_blocking(true, ec);  // accept_some() accepts until EAGAIN
         protocol_ = endpoint.protocol();
         if (ec) {
             boost::system::error_code ignored;
@@ -781,13 +750,33 @@ public:
     }
 
 private:
-    // Waits until the listening socket is readable, then accepts what is queued with accept4()
-    // itself: the new descriptors stay out of Asio (and epoll) until a session has to wait on
-    // one. Asio re-arms the listening socket for every wait (epoll_ctl MOD), so a connection
-    // that arrives between the EAGAIN that ends accept_some() and the next wait still wakes it.
+    // Fast accept (Linux): waits until the listening socket is readable, then accepts what is
+    // queued with accept4() itself: the new descriptors stay out of Asio (and epoll) until a
+    // session has to wait on one. Asio re-arms the listening socket for every wait (epoll_ctl
+    // MOD), so a connection that arrives between the EAGAIN that ends accept_some() and the next
+    // wait still wakes it. Elsewhere: Asio's async_accept (kqueue, IOCP's AcceptEx), each new
+    // connection on the next io_context in turn.
     void do_accept() {
         if (!acceptor_.is_open()) return;
+        if (!fast_) {
+            auto& io = *state_->ios[state_->next_io.fetch_add(1, std::memory_order_relaxed) % state_->ios.size()];
+            acceptor_.async_accept(io.get_executor(), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+            return;
+        }
         acceptor_.async_wait(Acceptor::wait_read, beast::bind_front_handler(&Listener::on_ready, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, Socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec == net::error::connection_aborted || ec == net::error::interrupted) return do_accept();
+        if (ec) return retry_later(ec);
+        const NativeSocket fd = socket.native_handle();
+        if (auto pec = platform::prepare_connection(fd)) {
+            logger()->debug("server: cannot set up a connection: {}", pec.message());
+        } else {
+            start_session(fd, std::move(socket));
+        }
+        do_accept();
     }
 
     void on_ready(beast::error_code ec) {
@@ -799,16 +788,18 @@ private:
     void accept_some() {
         if (!acceptor_.is_open()) return;
         for (int i = 0; i < max_accepts_per_turn; ++i) {
-            const int fd = accept_connection(acceptor_.native_handle());
-            if (fd < 0) {
-                const int err = errno;
-                if (err == EAGAIN || err == EWOULDBLOCK) return do_accept();
+            std::error_code err;
+            const NativeSocket fd = platform::accept_connection(acceptor_.native_handle(), err);
+            if (err) {
+                if (err == std::errc::operation_would_block || err == std::errc::resource_unavailable_try_again)
+                    return do_accept();
                 // The client gave up before we took the connection: take the next one.
-                if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+                if (err == std::errc::interrupted || err == std::errc::connection_aborted || err == std::errc::protocol_error)
+                    continue;
                 // Out of descriptors and similar.
-                return retry_later(beast::error_code(err, boost::system::system_category()));
+                return retry_later(to_boost(err));
             }
-            start_session(fd);
+            start_session(fd, Socket(acceptor_.get_executor()));
         }
         // More may be queued: let the other handlers of this thread run first.
         net::post(acceptor_.get_executor(), beast::bind_front_handler(&Listener::accept_some, shared_from_this()));
@@ -823,13 +814,19 @@ private:
         });
     }
 
-    void start_session(int fd) {
-        if (state_->connections.load() >= state_->config.max_connections) return refuse(fd);
+    // `socket` is open when Asio accepted the connection (then it owns `fd`), else unopened.
+    void start_session(NativeSocket fd, Socket socket) {
+        if (state_->connections.load() >= state_->config.max_connections) {
+            refuse(fd);
+            if (!socket.is_open()) platform::close_socket(fd);
+            return;  // an open socket closes itself
+        }
         std::shared_ptr<Session> session;
+        const bool owned = socket.is_open();
         try {
-            session = std::make_shared<Session>(fd, protocol_, acceptor_.get_executor(), state_);
+            session = std::make_shared<Session>(fd, std::move(socket), protocol_, state_);
         } catch (const std::exception& e) {
-            ::close(fd);  // no session owns it
+            if (!owned) platform::close_socket(fd);  // no session owns it
             logger()->error("server: cannot start a session: {}", e.what());
             return;
         }
@@ -842,23 +839,25 @@ private:
 
     // Over max_connections: one best-effort 503 (non-blocking, never waits) and close, so the
     // client learns why instead of hanging in the listen backlog.
-    void refuse(int fd) {
+    void refuse(NativeSocket fd) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
-        ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)platform::send_two(fd, busy, {}, false);  // non-blocking since accept
         // Read what the client already sent (its request): a close with unread bytes would be a
         // RST, which can destroy the 503 before the client reads it.
         char discard[4096];
-        for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+        for (int i = 0; i < 16; ++i) {
+            const auto r = platform::receive_some(fd, discard, sizeof discard);
+            if (r.error || r.bytes == 0) break;
         }
-        ::close(fd);
         if (!warned_full_.exchange(true))
             logger()->warn("server: {} connections open (the limit): refusing more with 503",
                            state_->config.max_connections);
     }
 
     std::atomic<bool> warned_full_{false};
+    const bool fast_ = platform::fast_accept_supported();
     Acceptor acceptor_;
     tcp protocol_ = tcp::v4();
     Timer retry_timer_;
@@ -870,7 +869,7 @@ boost::system::error_code probe_bind(net::io_context& io, const tcp::endpoint& e
     tcp::acceptor probe(io);
     boost::system::error_code ec;
     probe.open(endpoint.protocol(), ec);
-    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) ec = to_boost(platform::set_listener_options(probe.native_handle()));
     if (!ec && endpoint.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
     if (!ec) probe.bind(endpoint, ec);
     boost::system::error_code ignored;
@@ -944,10 +943,11 @@ std::error_code Server::start() {
             // Several io_contexts: one listener each on the same address and port (SO_REUSEPORT).
             // A plain bind first, so that a port somebody else uses, even with SO_REUSEPORT
             // (another labtool, say), is reported as in use instead of being shared.
-            const bool several = st.ios.size() > 1;
+            const bool several = st.ios.size() > 1 && platform::fast_accept_supported();
             if (several && port != 0) ec = detail::probe_bind(st.io, tcp::endpoint(a, port));
             std::size_t opened = 0;
             for (auto* io : st.ios) {
+                if (opened > 0 && !several) break;  // one listener; connections spread by do_accept
                 if (ec) break;
                 auto listener = std::make_shared<detail::Listener>(*io, impl_->state);
                 // With port 0 the first bind picks an ephemeral port; the other hosts reuse it so
@@ -1006,14 +1006,12 @@ std::uint16_t Server::port() const noexcept { return impl_->state->port.load(); 
 std::filesystem::path builtin_www_root() {
     std::vector<std::filesystem::path> candidates;
     std::error_code ec;
-#ifdef __linux__
-    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
+    const auto exe = platform::executable_path();
+    if (!exe.empty()) {
         const auto dir = exe.parent_path();
-        candidates.push_back(dir / "www");                              // build tree
+        candidates.push_back(dir / "www");                              // build tree; Windows zip
         candidates.push_back(dir / ".." / "share" / "labtool" / "www");  // installed
     }
-#endif
 #ifdef LABTOOL_SOURCE_WWW
     candidates.emplace_back(LABTOOL_SOURCE_WWW);  // source tree
 #endif

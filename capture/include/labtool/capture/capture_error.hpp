@@ -11,6 +11,7 @@ enum class CaptureErrorKind {
     no_such_device,
     file_not_found,
     not_a_capture,      // the file is not pcap/pcapng, or a pcapng with mixed link types
+    library_missing,    // Windows: Npcap (wpcap.dll) is not installed; live capture is impossible
     other,
 };
 

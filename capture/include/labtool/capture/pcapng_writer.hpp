@@ -46,6 +46,9 @@ public:
     void flush();
 
     [[nodiscard]] std::uint64_t packets_written() const noexcept;
+    /// Empty, or one line for the user about something that did not stop the recording (run
+    /// as root under sudo: the file could not be given to the sudo user).
+    [[nodiscard]] const std::string& warning() const noexcept;
 
 private:
     struct Impl;

@@ -1,0 +1,129 @@
+// files.hpp on POSIX (Linux, macOS, the BSDs). The Linux backend adds openat2 and nanosecond
+// times through posix_fast_paths.hpp.
+#include "labtool/platform/files.hpp"
+
+#include "posix_fast_paths.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+namespace labtool::platform {
+namespace fs = std::filesystem;
+
+std::FILE* fopen_utf8(const std::string& path, const char* mode) { return std::fopen(path.c_str(), mode); }
+
+File::File() noexcept : handle_(invalid()) {}
+NativeFile File::invalid() noexcept { return -1; }
+void File::reset() noexcept {
+    if (handle_ >= 0) ::close(handle_);
+    handle_ = -1;
+}
+
+namespace {
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+void fill(const struct stat& st, FileInfo& out) {
+    out.kind = S_ISREG(st.st_mode) ? FileKind::regular : S_ISDIR(st.st_mode) ? FileKind::directory : FileKind::other;
+    out.size = st.st_size > 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    out.device = static_cast<std::uint64_t>(st.st_dev);
+    out.inode = static_cast<std::uint64_t>(st.st_ino);
+    detail::stat_times(st, out);
+}
+}  // namespace
+
+File open_directory(const fs::path& dir, std::error_code& ec) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ec = fd < 0 ? last_error() : std::error_code{};
+    return File(fd);
+}
+
+// O_NONBLOCK: a FIFO in the root must not block the server. The kernel's RESOLVE_BENEATH where
+// there is one; else (and when it refuses absolute symlinks that point inside the root, EXDEV)
+// realpath() and a prefix check on the resolved name.
+File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec) {
+    constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    const std::string rel = relative.empty() ? std::string(".") : std::string(relative);
+    const int fast = detail::open_beneath_fast(root.native(), rel.c_str(), flags);
+    if (fast >= 0) {
+        ec = {};
+        return File(fast);
+    }
+    if (fast == -1 && errno != EXDEV) {
+        ec = last_error();
+        return {};
+    }
+    const fs::path joined = root_path / rel;
+    char resolved[PATH_MAX];
+    if (::realpath(joined.c_str(), resolved) == nullptr) {
+        ec = last_error();
+        return {};
+    }
+    const std::string_view real(resolved);
+    const std::string& base = root_path.native();
+    const bool inside = real == base || (real.size() > base.size() && real.substr(0, base.size()) == base &&
+                                         (base.back() == '/' || real[base.size()] == '/'));
+    if (!inside) {
+        ec = std::make_error_code(std::errc::cross_device_link);  // "outside the root": a 404
+        return {};
+    }
+    const int fd = ::open(resolved, flags);
+    ec = fd < 0 ? last_error() : std::error_code{};
+    return File(fd);
+}
+
+bool file_info(const File& file, FileInfo& out, std::error_code& ec) {
+    struct stat st {};
+    if (::fstat(file.native(), &st) != 0) {
+        ec = last_error();
+        return false;
+    }
+    fill(st, out);
+    ec = {};
+    return true;
+}
+
+bool stat_beneath(const File& root, const fs::path&, std::string_view relative, FileInfo& out) {
+    struct stat st {};
+    const std::string rel(relative);
+    if (::fstatat(root.native(), rel.empty() ? "." : rel.c_str(), &st, 0) != 0) return false;
+    fill(st, out);
+    return true;
+}
+
+std::int64_t read_at(const File& file, void* buffer, std::size_t n, std::uint64_t offset) {
+    for (;;) {
+        const ssize_t r = ::pread(file.native(), buffer, n, static_cast<off_t>(offset));
+        if (r < 0 && errno == EINTR) continue;
+        return r;
+    }
+}
+
+bool list_directory(const File& dir, const fs::path&, std::vector<DirEntry>& out, std::error_code& ec) {
+    // fdopendir takes the descriptor over: give it a copy, so `dir` stays usable.
+    const int copy = ::openat(dir.native(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const std::unique_ptr<DIR, int (*)(DIR*)> d(copy >= 0 ? ::fdopendir(copy) : nullptr, &::closedir);
+    if (!d) {
+        ec = last_error();
+        if (copy >= 0) ::close(copy);
+        return false;
+    }
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string_view name(e->d_name);
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(d.get()), e->d_name, &st, 0) != 0) continue;
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+        out.push_back({std::string(name), S_ISDIR(st.st_mode)});
+    }
+    ec = {};
+    return true;
+}
+
+}  // namespace labtool::platform
