@@ -9,6 +9,7 @@
 #include "labtool/capture/live_capture.hpp"
 
 #include "labtool/capture/capture_error.hpp"
+#include "labtool/platform/files.hpp"
 #include "labtool/platform/process.hpp"
 
 #include <pcap/pcap.h>
@@ -69,27 +70,23 @@ std::string device_list() {
     return names.empty() ? std::string("(none visible)") : names;
 }
 
-std::string self_path() {
-#if defined(__linux__)
-    std::vector<char> buffer(PATH_MAX + 1, '\0');
-    const ssize_t n = ::readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
-    if (n > 0) {
-        return std::string(buffer.data(), static_cast<std::size_t>(n));
-    }
-#endif
-    return "<path of labtool>";
-}
-
 std::string permission_message(const std::string& interface, const std::string& reason) {
     std::string message = "no permission to capture on " + interface;
     if (!reason.empty()) {
         message += " (" + reason + ")";
     }
-    message += ": run with sudo, or grant the capability once: sudo setcap "
-               "cap_net_raw,cap_net_admin=eip " +
-               self_path() +
-               " (macOS: install Wireshark's ChmodBPF; Windows: install Npcap with loopback "
-               "support)";
+    const auto os = platform::os_name();
+    if (os == "windows") {
+        message += ": Npcap was installed for administrators only: run labtool from an administrator "
+                   "prompt, or reinstall Npcap without \"Restrict Npcap driver's access to Administrators only\"";
+    } else if (os == "linux") {
+        const auto self = platform::executable_path();
+        message += ": run with sudo, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip " +
+                   (self.empty() ? std::string("<path of labtool>") : platform::to_utf8(self));
+    } else {
+        message += ": run with sudo, or let your user read the BPF devices (/dev/bpf*): on macOS install "
+                   "Wireshark's ChmodBPF and log in again";
+    }
     return message;
 }
 

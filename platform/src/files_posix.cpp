@@ -47,7 +47,9 @@ File open_directory(const fs::path& dir, std::error_code& ec) {
 // O_NONBLOCK: a FIFO in the root must not block the server. The kernel's RESOLVE_BENEATH where
 // there is one; else (and when it refuses absolute symlinks that point inside the root, EXDEV)
 // realpath() and a prefix check on the resolved name.
-File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec) {
+File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec,
+                  std::string* opened) {
+    if (opened != nullptr) opened->assign(relative);
     constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     const std::string rel = relative.empty() ? std::string(".") : std::string(relative);
     const int fast = detail::open_beneath_fast(root.native(), rel.c_str(), flags);

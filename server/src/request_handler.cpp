@@ -115,6 +115,17 @@ std::shared_ptr<const std::string> read_whole(const platform::File& file, std::u
     return data;
 }
 
+// True if a segment of the '/'-separated `path` starts with '.'.
+bool has_dot_segment(std::string_view path) {
+    for (std::size_t at = 0; at < path.size();) {
+        if (path[at] == '.') return true;
+        const auto slash = path.find('/', at);
+        if (slash == std::string_view::npos) break;
+        at = slash + 1;
+    }
+    return false;
+}
+
 Response not_found(bool head) { return make_error_response(404, head, not_found_text); }
 
 Response from_open_error(const std::error_code& ec, bool head) {
@@ -249,8 +260,12 @@ Response FileServer::handle(const RequestHeader& req) const {
     if (auto entry = fresh_entry(cache_key)) return serve_file(req, entry->meta, entry.get(), platform::File{}, head);
 
     std::error_code ec;
-    platform::File fd = platform::open_beneath(root_dir_, root_, rel == "." ? std::string_view{} : rel, ec);
+    std::string opened;
+    platform::File fd = platform::open_beneath(root_dir_, root_, rel == "." ? std::string_view{} : rel, ec, &opened);
     if (!fd) return from_open_error(ec, head);
+    // The name the OS opened may differ from the one asked for (Windows: an 8.3 alias such as
+    // HIDDEN~1 opens .hidden): the dotfile rule holds for what is served.
+    if (!options_.allow_dotfiles && has_dot_segment(opened)) return not_found(head);
     platform::FileInfo st;
     if (!platform::file_info(fd, st, ec)) return not_found(head);
 
@@ -270,12 +285,13 @@ Response FileServer::handle(const RequestHeader& req) const {
             return res;
         }
         served = rel == "." ? std::string(index_file) : rel + "/" + std::string(index_file);
-        platform::File index = platform::open_beneath(root_dir_, root_, served, ec);
+        platform::File index = platform::open_beneath(root_dir_, root_, served, ec, &opened);
         if (!index) {
             if (ec == std::errc::no_such_file_or_directory && options_.list_dirs)
                 return listing(fd, rel == "." ? root_ : root_ / platform::from_utf8(rel), target, head);
             return from_open_error(ec, head);
         }
+        if (!options_.allow_dotfiles && has_dot_segment(opened)) return not_found(head);
         fd = std::move(index);
         if (!platform::file_info(fd, st, ec)) return not_found(head);
     } else if (target.trailing_slash) {

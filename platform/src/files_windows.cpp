@@ -1,0 +1,176 @@
+// files.hpp on Windows: wide-character APIs only (UTF-8 names never meet the ANSI code page).
+// A file beneath the root is opened by its "\\?\" name, so Win32 does not rewrite it (trailing
+// dots and spaces, device names such as CON), and then the handle's final path decides: it must
+// lie beneath the root's final path, which catches junctions and symbolic links out of the root;
+// the caller re-checks its naming rules (dotfiles) on the name the OS actually opened, which
+// catches 8.3 short names (HIDDEN~1 for .hidden).
+#include "labtool/platform/files.hpp"
+
+#include "windows_util.hpp"
+
+#include <algorithm>
+#include <cwchar>
+
+namespace labtool::platform {
+namespace fs = std::filesystem;
+using detail::last_win_error;
+
+std::FILE* fopen_utf8(const std::string& path, const char* mode) {
+    const std::wstring wmode = detail::widen(mode);
+    return ::_wfopen(from_utf8(path).c_str(), wmode.c_str());
+}
+
+File::File() noexcept : handle_(invalid()) {}
+NativeFile File::invalid() noexcept { return INVALID_HANDLE_VALUE; }
+void File::reset() noexcept {
+    if (handle_ != INVALID_HANDLE_VALUE) ::CloseHandle(handle_);
+    handle_ = INVALID_HANDLE_VALUE;
+}
+
+namespace {
+
+constexpr std::int64_t filetime_epoch_offset = 116444736000000000LL;  // 1601 -> 1970, in 100 ns
+
+std::int64_t to_unix_ns(LARGE_INTEGER t) { return (t.QuadPart - filetime_epoch_offset) * 100; }
+
+std::int64_t to_unix_ns(FILETIME ft) {
+    LARGE_INTEGER t;
+    t.LowPart = ft.dwLowDateTime;
+    t.HighPart = static_cast<LONG>(ft.dwHighDateTime);
+    return to_unix_ns(t);
+}
+
+// "\\?\C:\dir" for an absolute path: Win32 then passes the name to the file system unchanged.
+std::wstring long_name(const fs::path& p) {
+    std::wstring w = p.native();
+    std::replace(w.begin(), w.end(), L'/', L'\\');
+    if (w.rfind(L"\\\\?\\", 0) == 0) return w;
+    if (w.rfind(L"\\\\", 0) == 0) return L"\\\\?\\UNC\\" + w.substr(2);
+    return L"\\\\?\\" + w;
+}
+
+// The handle's final path ("\\?\C:\www\index.html"), links and short names resolved.
+std::wstring final_path(HANDLE h) {
+    std::wstring buf(512, L'\0');
+    for (int tries = 0; tries < 3; ++tries) {
+        const DWORD n = ::GetFinalPathNameByHandleW(h, buf.data(), static_cast<DWORD>(buf.size()),
+                                                    FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+        if (n == 0) return {};
+        if (n < buf.size()) {
+            buf.resize(n);
+            return buf;
+        }
+        buf.resize(n + 1);
+    }
+    return {};
+}
+
+bool equal_ignoring_case(std::wstring_view a, std::wstring_view b) {
+    return a.size() == b.size() &&
+           ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), TRUE) ==
+               CSTR_EQUAL;
+}
+
+HANDLE open_handle(const std::wstring& name, DWORD access) {
+    // FILE_FLAG_BACKUP_SEMANTICS opens directories too; sharing everything: never in anyone's way.
+    return ::CreateFileW(name.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+}
+
+bool info_of(HANDLE h, FileInfo& out) {
+    if (::GetFileType(h) != FILE_TYPE_DISK) {
+        out.kind = FileKind::other;  // a pipe or a character device
+        return true;
+    }
+    BY_HANDLE_FILE_INFORMATION bh{};
+    if (!::GetFileInformationByHandle(h, &bh)) return false;
+    out.kind = (bh.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0 ? FileKind::directory : FileKind::regular;
+    out.size = (static_cast<std::uint64_t>(bh.nFileSizeHigh) << 32) | bh.nFileSizeLow;
+    out.device = bh.dwVolumeSerialNumber;
+    out.inode = (static_cast<std::uint64_t>(bh.nFileIndexHigh) << 32) | bh.nFileIndexLow;
+    out.mtime_ns = to_unix_ns(bh.ftLastWriteTime);
+    out.change_ns = out.mtime_ns;
+    FILE_BASIC_INFO basic{};
+    if (::GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) out.change_ns = to_unix_ns(basic.ChangeTime);
+    out.precise = true;  // NTFS keeps 100 ns
+    return true;
+}
+
+}  // namespace
+
+File open_directory(const fs::path& dir, std::error_code& ec) {
+    HANDLE h = open_handle(long_name(dir), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES);
+    ec = h == INVALID_HANDLE_VALUE ? last_win_error() : std::error_code{};
+    return File(h);
+}
+
+File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec,
+                  std::string* opened) {
+    const fs::path full = relative.empty() ? root_path : root_path / from_utf8(relative);
+    File file(open_handle(long_name(full), GENERIC_READ));
+    if (!file) {
+        ec = last_win_error();
+        return {};
+    }
+    const std::wstring base = final_path(root.native());
+    const std::wstring got = final_path(file.native());
+    // Beneath the root: its final path, then a separator (or nothing: the root itself).
+    const bool inside = !base.empty() && got.size() >= base.size() &&
+                        equal_ignoring_case(std::wstring_view(got).substr(0, base.size()), base) &&
+                        (got.size() == base.size() || got[base.size()] == L'\\' || base.back() == L'\\');
+    if (!inside) {
+        ec = std::make_error_code(std::errc::no_such_file_or_directory);
+        return {};
+    }
+    if (opened != nullptr) {
+        std::wstring rest = got.substr(std::min(got.size(), base.size() + (base.back() == L'\\' ? 0 : 1)));
+        std::replace(rest.begin(), rest.end(), L'\\', L'/');
+        *opened = detail::narrow(rest);
+    }
+    ec = {};
+    return file;
+}
+
+bool file_info(const File& file, FileInfo& out, std::error_code& ec) {
+    if (!info_of(file.native(), out)) {
+        ec = last_win_error();
+        return false;
+    }
+    ec = {};
+    return true;
+}
+
+bool stat_beneath(const File&, const fs::path& root_path, std::string_view relative, FileInfo& out) {
+    const fs::path full = relative.empty() ? root_path : root_path / from_utf8(relative);
+    File file(open_handle(long_name(full), FILE_READ_ATTRIBUTES));
+    return file && info_of(file.native(), out);
+}
+
+std::int64_t read_at(const File& file, void* buffer, std::size_t n, std::uint64_t offset) {
+    OVERLAPPED at{};  // a synchronous handle reads at the offset given here
+    at.Offset = static_cast<DWORD>(offset & 0xffffffffu);
+    at.OffsetHigh = static_cast<DWORD>(offset >> 32);
+    DWORD got = 0;
+    const DWORD want = static_cast<DWORD>(std::min<std::size_t>(n, 1u << 30));
+    if (!::ReadFile(file.native(), buffer, want, &got, &at)) {
+        return ::GetLastError() == ERROR_HANDLE_EOF ? 0 : -1;
+    }
+    return static_cast<std::int64_t>(got);
+}
+
+bool list_directory(const File&, const fs::path& dir_path, std::vector<DirEntry>& out, std::error_code& ec) {
+    fs::directory_iterator it(dir_path, ec), end;
+    if (ec) return false;
+    for (; it != end; it.increment(ec)) {
+        if (ec) return false;
+        std::error_code kind_ec;
+        const bool is_dir = it->is_directory(kind_ec);  // follows links, as on POSIX
+        const bool is_file = !is_dir && it->is_regular_file(kind_ec);
+        if (!is_dir && !is_file) continue;
+        out.push_back({to_utf8(it->path().filename()), is_dir});
+    }
+    ec = {};
+    return true;
+}
+
+}  // namespace labtool::platform
