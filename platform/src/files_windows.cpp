@@ -1,9 +1,9 @@
 // files.hpp on Windows: wide-character APIs only (UTF-8 names never meet the ANSI code page).
 // A file beneath the root is opened by its "\\?\" name, so Win32 does not rewrite it (trailing
 // dots and spaces, device names such as CON), and then the handle's final path decides: it must
-// lie beneath the root's final path, which catches junctions and symbolic links out of the root;
-// the caller re-checks its naming rules (dotfiles) on the name the OS actually opened, which
-// catches 8.3 short names (HIDDEN~1 for .hidden).
+// lie beneath the root's final path and name exactly what was asked for: that refuses junctions
+// and symbolic links (out of the root or not), 8.3 short names (HIDDEN~1 for .hidden) and other
+// letter case, so a request means the same file on Windows as on Linux.
 #include "labtool/platform/files.hpp"
 
 #include "windows_util.hpp"
@@ -122,11 +122,17 @@ File open_beneath(const File& root, const fs::path& root_path, std::string_view 
         ec = std::make_error_code(std::errc::no_such_file_or_directory);
         return {};
     }
-    if (opened != nullptr) {
-        std::wstring rest = got.substr(std::min(got.size(), base.size() + (base.back() == L'\\' ? 0 : 1)));
-        std::replace(rest.begin(), rest.end(), L'\\', L'/');
-        *opened = detail::narrow(rest);
+    std::wstring rest = got.substr(std::min(got.size(), base.size() + (base.back() == L'\\' ? 0 : 1)));
+    std::replace(rest.begin(), rest.end(), L'\\', L'/');
+    const std::string name = detail::narrow(rest);
+    // Exactly the name asked for, byte for byte, as on a POSIX file system: no other case
+    // (INDEX.HTML), no 8.3 alias (HIDDEN~1 for .hidden), no link or junction even inside the
+    // root (whose target would need its own check). Anything else is not found.
+    if (name != relative) {
+        ec = std::make_error_code(std::errc::no_such_file_or_directory);
+        return {};
     }
+    if (opened != nullptr) *opened = name;
     ec = {};
     return file;
 }

@@ -324,6 +324,46 @@ std::string percent_encode_path(std::string_view path) {
     return out;
 }
 
+namespace {
+
+// Characters no Windows file name may contain (besides control bytes and the separators).
+// ':' also stands for drive letters ("c:") and NTFS streams ("a.txt::$DATA").
+constexpr std::string_view windows_forbidden = ":<>\"|?*";
+
+// DOS device names: Win32 path parsing maps them to a device in any folder, in any case, with
+// any extension ("nul.tar.gz") and with spaces before it ("CON .txt") — the rule git for
+// Windows' is_valid_win32_path follows. COM0/LPT0 are not devices (files of those names exist).
+constexpr std::array<std::string_view, 6> device_names{"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+// Windows 11 also takes COM and LPT with a superscript 1, 2 or 3 (U+00B9, U+00B2, U+00B3).
+constexpr std::array<std::string_view, 3> superscript_digits{"\xc2\xb9", "\xc2\xb2", "\xc2\xb3"};
+
+bool is_dos_device_name(std::string_view name) {
+    std::string_view stem = name.substr(0, name.find('.'));
+    while (!stem.empty() && stem.back() == ' ') stem.remove_suffix(1);
+    for (std::string_view device : device_names) {
+        if (iequals(stem, device)) return true;
+    }
+    if (stem.size() < 4 || (!iequals(stem.substr(0, 3), "COM") && !iequals(stem.substr(0, 3), "LPT"))) return false;
+    const std::string_view digit = stem.substr(3);
+    if (digit.size() == 1) return digit[0] >= '1' && digit[0] <= '9';
+    return std::find(superscript_digits.begin(), superscript_digits.end(), digit) != superscript_digits.end();
+}
+
+}  // namespace
+
+bool is_portable_name(std::string_view name) {
+    if (name.empty() || name == "." || name == "..") return false;
+    for (char ch : name) {
+        if (is_control(static_cast<unsigned char>(ch)) || ch == '/' || ch == '\\' ||
+            windows_forbidden.find(ch) != std::string_view::npos)
+            return false;
+    }
+    // Win32 path parsing strips trailing dots and spaces: "index.html." and "index.html " open
+    // "index.html", ".. " opens the parent, ".hidden." a dotfile.
+    if (name.back() == '.' || name.back() == ' ') return false;
+    return !is_dos_device_name(name);
+}
+
 std::string NormalizedTarget::path() const {
     if (segments.empty()) return std::string(1, '/');
     std::string p;
@@ -398,6 +438,15 @@ NormalizedTarget normalize_target(std::string_view target) {
             }
             out.segments.pop_back();
             continue;
+        }
+        // The same answer on every OS: a name Windows would read differently from its bytes (a
+        // stream, a device, a stripped trailing dot) is refused here, before anything is opened,
+        // even where the file system would take it literally. Checked before a later ".." can
+        // remove it, so no such segment is ever accepted.
+        if (!is_portable_name(seg)) {
+            out.error = TargetError::reserved_name;
+            out.segments.clear();
+            return out;
         }
         out.segments.emplace_back(seg);
     }

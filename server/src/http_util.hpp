@@ -41,7 +41,17 @@ enum class TargetError {
     bad_byte,        // NUL or another control character, or '\\', after decoding
     bad_utf8,        // invalid UTF-8 after decoding (overlong dots and the like)
     above_root,      // ".." would leave the root
+    reserved_name,   // a segment Windows would read differently from its bytes (see is_portable_name)
 };
+
+/// True if `name` (one decoded path segment) names the same file on every OS labtool serves
+/// from: not empty, "." or "..", no control byte, '/', '\\', ':' (drive letters, NTFS streams)
+/// or < > " | ? *, no trailing '.' or ' ' (Windows strips them, so "a.txt." would open
+/// "a.txt"), and not a DOS device name (CON PRN AUX NUL COM1-9 LPT1-9, also with the
+/// superscript digits ¹²³, CONIN$ CONOUT$; any case, with any extension, with spaces before the
+/// extension). Names with "~1" are not refused here: an 8.3 alias can only be recognised by the
+/// file system, so the Windows backend checks the final path of each opened handle.
+bool is_portable_name(std::string_view name);
 
 /// A request-target reduced to the path inside the served root.
 struct NormalizedTarget {
@@ -59,7 +69,10 @@ struct NormalizedTarget {
 /// Normalises a request-target (RFC 9112 section 3.2): origin-form "/p?q" or absolute-form
 /// "http://host/p?q"; percent-decodes the path exactly once, rejects malformed escapes, control
 /// bytes, backslashes and invalid UTF-8, and removes dot-segments (RFC 3986 section 5.2.4) and
-/// empty segments. A ".." above the root is an error, never clamped.
+/// empty segments. A ".." above the root is an error, never clamped. Every other segment that
+/// appears in the decoded path (also one a later ".." removes) must pass is_portable_name, or the
+/// result is reserved_name, on every OS alike. Precedence: bad_form, bad_escape/bad_byte,
+/// bad_utf8, then above_root or reserved_name for the first offending segment.
 NormalizedTarget normalize_target(std::string_view target);
 
 /// One byte range resolved against a representation of `size` bytes: [first, last], inclusive.

@@ -241,8 +241,12 @@ Response FileServer::handle(const RequestHeader& req) const {
     const NormalizedTarget target = normalize_target(req.target());
     switch (target.error) {
         case TargetError::none: break;
-        case TargetError::above_root: return not_found(head);
-        default: return make_error_response(400, head, "Malformed request target.");
+        case TargetError::above_root:
+        case TargetError::reserved_name: return not_found(head);  // no file here can have this name
+        case TargetError::bad_form:
+        case TargetError::bad_escape:
+        case TargetError::bad_byte:
+        case TargetError::bad_utf8: return make_error_response(400, head, "Malformed request target.");
     }
     // Dotfiles (.git, .env, .htpasswd) and dot-directories stay hidden unless allowed.
     if (!options_.allow_dotfiles && target.has_dot_segment()) return not_found(head);

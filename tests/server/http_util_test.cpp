@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -44,6 +45,118 @@ TEST(NormalizeTarget, AbsoluteForm) {
     EXPECT_EQ(t.query, "?q");
     EXPECT_EQ(normalize_target("HTTP://h").path(), "/");
     EXPECT_EQ(normalize_target("http://h?x").query, "?x");
+}
+
+// The Windows path rules apply on every OS, so that a request gets the same answer everywhere.
+TEST(NormalizeTarget, BackslashIsMalformedRawOrEncoded) {
+    for (const char* t : {"/a\\b", "/a%5cb", "/a%5Cb", "/C:%5Cwindows%5Cwin.ini", "/..%5c..%5csecret",
+                          "/%2e%2e%5csecret", "/%5c%5cserver%5cshare", "/sub/%5c"})
+        EXPECT_EQ(normalize_target(t).error, TargetError::bad_byte) << t;
+}
+
+TEST(NormalizeTarget, ColonIsReservedDrivesAndStreams) {
+    for (const char* t : {"/c:/windows/win.ini", "/C:", "/c%3a/x", "/C%3A", "/index.html::$DATA",
+                          "/index.html:$DATA", "/name.txt:stream", "/a/b:c/d", "/:", "/sub/..:/x",
+                          "/..::$INDEX_ALLOCATION/secret"})
+        EXPECT_EQ(normalize_target(t).error, TargetError::reserved_name) << t;
+}
+
+TEST(NormalizeTarget, TrailingDotOrSpaceIsReserved) {
+    for (const char* t : {"/.hidden.", "/.hidden%20", "/secret.txt.", "/secret.txt%20", "/index.html%2e",
+                          "/index.html%2E", "/index.html.%20.", "/sub./file.txt", "/sub%20/file.txt", "/%20",
+                          "/...", "/..%2e", "/.../secret.txt", "/.. /secret.txt", "/..%20/secret.txt",
+                          "/. /x", "/sub/.%20", "/a/b.. "})
+        EXPECT_EQ(normalize_target(t).error, TargetError::reserved_name) << t;
+    // "." and ".." themselves are dot-segments, removed as before.
+    EXPECT_EQ(normalize_target("/sub/./x/..").error, TargetError::none);
+    EXPECT_EQ(normalize_target("/sub/%2e/x/%2e%2e/").path(), "/sub");
+}
+
+TEST(NormalizeTarget, DosDeviceNamesAreReserved) {
+    for (const char* t : {"/CON", "/con", "/Con", "/con.txt", "/nul", "/NUL.tar.gz", "/AUX.html", "/prn",
+                          "/a/COM1", "/a/Com1.log", "/COM9", "/lpt1", "/LPT9.txt", "/CONIN$", "/conout$",
+                          "/CONOUT$.txt", "/CON%20.txt", "/con%20%20.txt", "/nul%20", "/nul.", "/COM%C2%B9",
+                          "/com%C2%B2.txt", "/LPT%C2%B3", "/CON/index.html", "/CON/../index.html"})
+        EXPECT_EQ(normalize_target(t).error, TargetError::reserved_name) << t;
+    // Names that only look like devices stay ordinary files.
+    for (const char* t : {"/console", "/CONS.txt", "/nul_device", "/null", "/COM10", "/COM0", "/LPT0.txt",
+                          "/com", "/LPT", "/xCON", "/CONx.txt", "/COM1x", "/my.con", "/a.nul.txt", "/%20CON",
+                          "/COM%C2%B9x", "/COM%C2%B4", "/CONIN", "/CONOUT"}) {
+        const auto r = normalize_target(t);
+        EXPECT_EQ(r.error, TargetError::none) << t;
+        EXPECT_EQ(r.segments.size(), 1u) << t;
+    }
+}
+
+TEST(NormalizeTarget, CharactersWindowsForbidsAreReserved) {
+    for (const char* t : {"/foo<bar", "/foo>bar", "/foo\"bar", "/foo|bar", "/foo*bar", "/foo%3Cbar", "/foo%3ebar",
+                          "/foo%22bar", "/foo%7Cbar", "/foo%7cbar", "/foo%2Abar", "/foo%3Fbar", "/foo%3fbar?q",
+                          "/dir%3F/x", "/*", "/%3F"})
+        EXPECT_EQ(normalize_target(t).error, TargetError::reserved_name) << t;
+    // A raw '?' starts the query, it is not part of the name.
+    const auto q = normalize_target("/foo?bar");
+    EXPECT_EQ(q.error, TargetError::none);
+    EXPECT_EQ(q.path(), "/foo");
+    EXPECT_EQ(q.query, "?bar");
+    // Control bytes stay malformed (400), whatever else the segment holds.
+    for (const char* t : {"/a%01b", "/a%1fb", "/a%7fb", "/a%09b", "/con%0a"})
+        EXPECT_EQ(normalize_target(t).error, TargetError::bad_byte) << t;
+}
+
+TEST(NormalizeTarget, OrdinaryNamesStillWork) {
+    // UTF-8, spaces inside, a '~' with digits (8.3 aliases are the Windows backend's job), and the
+    // sub-delimiters Windows allows.
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"/%E5%AE%9E%E9%AA%8C.html", "\xe5\xae\x9e\xe9\xaa\x8c.html"},
+        {"/\xe5\xae\x9e\xe9\xaa\x8c.html", "\xe5\xae\x9e\xe9\xaa\x8c.html"},
+        {"/my%20page.html", "my page.html"},
+        {"/%20leading.txt", " leading.txt"},
+        {"/PROGRA~1", "PROGRA~1"},
+        {"/HIDDEN~1.TXT", "HIDDEN~1.TXT"},
+        {"/a.b.c", "a.b.c"},
+        {"/%2541.txt", "%41.txt"},
+        {"/a;b=c,d&e+f!g$h'i(j)k@l", "a;b=c,d&e+f!g$h'i(j)k@l"},
+        {"/archive.tar.gz", "archive.tar.gz"},
+        {"/%C3%BC", "\xc3\xbc"},
+        {"/COM%C2%B9x", "COM\xc2\xb9x"},
+    };
+    for (const auto& [target, name] : cases) {
+        const auto t = normalize_target(target);
+        EXPECT_EQ(t.error, TargetError::none) << target;
+        EXPECT_EQ(t.segments, (std::vector<std::string>{name})) << target;
+    }
+}
+
+TEST(NormalizeTarget, DotfilesAreStillRecognisedByName) {
+    EXPECT_TRUE(normalize_target("/.hidden").has_dot_segment());
+    EXPECT_TRUE(normalize_target("/%2ehidden").has_dot_segment());
+    EXPECT_TRUE(normalize_target("/sub/.git/config").has_dot_segment());
+    EXPECT_TRUE(normalize_target("/.a~1").has_dot_segment());
+    EXPECT_FALSE(normalize_target("/HIDDEN~1").has_dot_segment());  // an alias: the backend's job
+    // Dotfile spellings Windows would strip to ".hidden" are refused before the dotfile rule.
+    EXPECT_EQ(normalize_target("/.hidden.").error, TargetError::reserved_name);
+    EXPECT_EQ(normalize_target("/.hidden%20").error, TargetError::reserved_name);
+    EXPECT_EQ(normalize_target("/.hidden::$DATA").error, TargetError::reserved_name);
+}
+
+TEST(IsPortableName, SegmentRules) {
+    EXPECT_TRUE(is_portable_name("index.html"));
+    EXPECT_TRUE(is_portable_name(".env"));  // hidden by another rule, not by this one
+    EXPECT_TRUE(is_portable_name("\xe5\xae\x9e\xe9\xaa\x8c.html"));
+    EXPECT_TRUE(is_portable_name("a b"));
+    for (const char* n : {"", ".", "..", "...", "a.", "a ", "a/b", "a\\b", "a:b", "a<b", "a>b", "a\"b", "a|b",
+                          "a?b", "a*b", "a\tb", "a\x7f", "CON", "con.txt", "Nul .x", "COM3", "lpt\xc2\xb3.txt",
+                          "CONIN$", "conout$.log"})
+        EXPECT_FALSE(is_portable_name(n)) << n;
+    EXPECT_FALSE(is_portable_name(std::string_view("a\0b", 3)));
+}
+
+TEST(NormalizeTarget, ErrorsLeaveNoSegments) {
+    for (const char* t : {"/a/CON", "/a/b:c", "/a/b.", "/../x", "/a%5cb"}) {
+        const auto r = normalize_target(t);
+        EXPECT_NE(r.error, TargetError::none) << t;
+        EXPECT_TRUE(r.segments.empty()) << t;
+    }
 }
 
 TEST(PercentEncodePath, EncodesWhatIsNotSafe) {

@@ -75,11 +75,12 @@ File open_directory(const std::filesystem::path& dir, std::error_code& ec);
 /// Opens `relative` for reading beneath the directory `root` (opened by open_directory from the
 /// canonical `root_path`). `relative` is UTF-8, '/'-separated, already normalised (no "", "."
 /// or ".." segments); empty means the root itself. Refuses, as not found, whatever resolves
-/// outside the root: symlinks and junctions out of it. On Windows the name reaches the file
-/// system unaltered (no stripping of trailing dots and spaces, no DOS devices). Never blocks on
-/// a FIFO. `opened`, if given, receives the name of what was opened, relative to the root and
-/// '/'-separated, as the OS names it: on Windows the long name behind an 8.3 alias (HIDDEN~1 ->
-/// .hidden), so the caller can apply its naming rules to it; elsewhere `relative` itself.
+/// outside the root: symlinks out of it (POSIX; links inside the root are followed). On Windows
+/// the name reaches the file system unaltered (no stripping of trailing dots and spaces, no DOS
+/// devices), and the handle's final path must be exactly root + `relative`: no other letter case,
+/// no 8.3 alias, no link or junction at all. Never blocks on a FIFO. `opened`, if given,
+/// receives the name of what was opened, relative to the root and '/'-separated, as the OS names
+/// it, so the caller can apply its naming rules to it.
 File open_beneath(const File& root, const std::filesystem::path& root_path, std::string_view relative,
                   std::error_code& ec, std::string* opened = nullptr);
 
