@@ -2,6 +2,8 @@
 // Every length is checked against the block and the file; a damaged block ends the walk.
 #include "labtool/capture/pcapng_comments.hpp"
 
+#include "labtool/platform/files.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -51,7 +53,8 @@ void read_options(const Reader& r, std::size_t begin, std::size_t end, std::vect
 
 PcapngComments read_pcapng_comments(const std::string& path) {
     PcapngComments result;
-    std::ifstream in(path, std::ios::binary);
+    // Through a std::filesystem::path: a UTF-8 name opens on Windows too (not the ANSI code page).
+    std::ifstream in(platform::from_utf8(path), std::ios::binary);
     if (!in) return result;
     // Only pcapng files are read further, and no more of them than they hold.
     unsigned char head[4] = {};

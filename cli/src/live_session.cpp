@@ -154,6 +154,7 @@ int run_live(const RunOptions& options) {
             return 1;
         }
         if (commented && !commented->warning().empty()) print_warning(commented->warning());
+        if (recorder && !recorder->warning().empty()) print_warning(recorder->warning());
     }
 
  spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
@@ -194,10 +195,17 @@ int run_live(const RunOptions& options) {
     PacketQueue queue;
     std::uint64_t captured = 0;
     std::string capture_failure;
+    std::string record_failure;  // set by the capture thread, read after it has ended
     std::thread capture_thread([&] {
         const capture::LiveCapture::Handler handler = [&](const capture::Packet& p) {
             ++captured;
-            if (recorder) recorder->write(p);   // first: nothing captured is lost
+            if (recorder && record_failure.empty()) {  // first: nothing captured is lost
+                try {
+                    recorder->write(p);
+                } catch (const capture::CaptureError& e) {
+                    record_failure = e.what();  // e.g. disk full: stop recording, keep explaining
+                }
+            }
             queue.push(p);
         };
         try {
@@ -217,7 +225,13 @@ int run_live(const RunOptions& options) {
                 io_thread.join();
             }
         }
-        if (recorder) recorder->flush();
+        if (recorder && record_failure.empty()) {
+            try {
+                recorder->flush();
+            } catch (const capture::CaptureError& e) {
+                record_failure = e.what();
+            }
+        }
         queue.close();
     });
 
@@ -252,6 +266,11 @@ int run_live(const RunOptions& options) {
     int exit_code = 0;
     if (!capture_failure.empty()) {
         print_error(capture_failure);
+        exit_code = 1;
+    }
+    if (!record_failure.empty()) {
+        // The explanation went on; the file holds what was written before the failure.
+        print_error(record_failure);
         exit_code = 1;
     }
     engine.finish(sink);

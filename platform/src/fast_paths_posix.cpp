@@ -75,9 +75,13 @@ std::int64_t coarse_monotonic_ns() {
 
 std::int64_t coarse_realtime_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// The OS, not the backend: this backend also runs on Linux (CI), where advice and capture
+// defaults are Linux's.
 std::string_view os_name() {
-#ifdef __APPLE__
+#if defined(__APPLE__)
     return "macos";
+#elif defined(__linux__)
+    return "linux";
 #else
     return "posix";
 #endif

@@ -8,6 +8,7 @@
 #include "request_handler.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -132,6 +133,9 @@ struct ServerState {
     std::vector<net::io_context*> ios;  // each run by one thread; one listener per address on each
                                         // (fast accept), else new connections spread over them
     std::atomic<std::size_t> next_io{0};  // round robin for the latter
+    // Without a listener of its own an io_context would run out of work and its thread return
+    // before the first connection is handed to it: held from start() to stop().
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
     net::io_context& io;                // the first: name lookups and the sweep
     ServerConfig config;
     std::filesystem::path root;  // canonical
@@ -975,6 +979,8 @@ std::error_code Server::start() {
 
     st.port = port;
     st.started = true;
+    if (!platform::fast_accept_supported())
+        for (std::size_t i = 1; i < st.ios.size(); ++i) st.keep_running.emplace_back(st.ios[i]->get_executor());
     st.listeners = listeners;
     for (auto& l : listeners) {
         logger()->debug("server: serving {} on {}", st.root.string(), l->local_name());
@@ -993,6 +999,7 @@ void Server::stop() {
         if (st.stopped) return;
         st.stopped = true;
         listeners.swap(st.listeners);
+        for (auto& guard : st.keep_running) guard.reset();
     }
     const auto sessions = st.live_sessions();
     // Each close is posted to the object's own io_context, so stop() may be called from any thread.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -148,6 +149,137 @@ inline std::vector<std::uint8_t> pcapng(Endian endian, const std::vector<std::ui
     }
     return w.bytes();
 }
+
+/// A classic pcap file with every header field chosen: version, Kuznetzov-style 24-byte record
+/// headers (`record_padding` = 8), lengths stored as given (no caplen/len default).
+struct RawRecord {
+    std::uint32_t sec = 0;
+    std::uint32_t frac = 0;
+    std::uint32_t caplen = 0;
+    std::uint32_t len = 0;
+    std::vector<std::uint8_t> data;
+};
+
+inline std::vector<std::uint8_t> classic_pcap_raw(Endian endian, std::uint32_t magic, std::uint16_t major,
+                                                  std::uint16_t minor, std::uint32_t snaplen,
+                                                  std::uint32_t link_type, const std::vector<RawRecord>& records,
+                                                  std::size_t record_padding = 0) {
+    ByteWriter w(endian);
+    w.u32(magic);
+    w.u16(major);
+    w.u16(minor);
+    w.u32(0);
+    w.u32(0);
+    w.u32(snaplen);
+    w.u32(link_type);
+    for (const RawRecord& r : records) {
+        w.u32(r.sec);
+        w.u32(r.frac);
+        w.u32(r.caplen);
+        w.u32(r.len);
+        for (std::size_t i = 0; i < record_padding; ++i) {
+            w.u8(0);
+        }
+        w.raw(r.data);
+    }
+    return w.bytes();
+}
+
+/// pcapng option bytes (code, length, value, padding); concatenate them, end with ng_end().
+inline std::vector<std::uint8_t> ng_option(Endian endian, std::uint16_t code, const std::vector<std::uint8_t>& value) {
+    ByteWriter w(endian);
+    w.u16(code);
+    w.u16(static_cast<std::uint16_t>(value.size()));
+    w.raw(value);
+    w.pad4();
+    return w.bytes();
+}
+inline std::vector<std::uint8_t> ng_end(Endian endian) { return ng_option(endian, 0, {}); }
+inline std::vector<std::uint8_t> ng_tsresol(Endian endian, std::uint8_t tsresol) {
+    return ng_option(endian, 9, {tsresol});
+}
+inline std::vector<std::uint8_t> ng_tsoffset(Endian endian, std::int64_t seconds) {
+    ByteWriter v(endian);
+    v.u64(static_cast<std::uint64_t>(seconds));
+    return ng_option(endian, 14, v.bytes());
+}
+inline std::vector<std::uint8_t> ng_comment(Endian endian, const std::string& text) {
+    return ng_option(endian, 1, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+inline std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
+    std::vector<std::uint8_t> out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+/// A pcapng file block by block: any number of sections, interfaces, options and packet kinds.
+class NgFile {
+public:
+    explicit NgFile(Endian endian) : endian_(endian), w_(endian) {}
+
+    NgFile& shb(const std::vector<std::uint8_t>& options = {}, std::uint16_t major = 1, std::uint16_t minor = 0) {
+        ByteWriter body(endian_);
+        body.u32(0x1A2B3C4D);
+        body.u16(major);
+        body.u16(minor);
+        body.u64(~std::uint64_t{0});
+        body.raw(options);
+        return block(0x0A0D0D0A, body.bytes());
+    }
+    NgFile& idb(std::uint16_t link, std::uint32_t snaplen, const std::vector<std::uint8_t>& options = {}) {
+        ByteWriter body(endian_);
+        body.u16(link);
+        body.u16(0);
+        body.u32(snaplen);
+        body.raw(options);
+        return block(1, body.bytes());
+    }
+    NgFile& epb(std::uint32_t interface, std::uint64_t ts, const std::vector<std::uint8_t>& data,
+                std::uint32_t len = 0, const std::vector<std::uint8_t>& options = {}) {
+        ByteWriter body(endian_);
+        body.u32(interface);
+        body.u32(static_cast<std::uint32_t>(ts >> 32));
+        body.u32(static_cast<std::uint32_t>(ts & 0xffffffffU));
+        body.u32(static_cast<std::uint32_t>(data.size()));
+        body.u32(len != 0 ? len : static_cast<std::uint32_t>(data.size()));
+        body.raw(data);
+        body.pad4();
+        body.raw(options);
+        return block(6, body.bytes());
+    }
+    /// Obsolete Packet Block (interface 16 bits, drops count).
+    NgFile& pb(std::uint16_t interface, std::uint64_t ts, const std::vector<std::uint8_t>& data, std::uint32_t len = 0) {
+        ByteWriter body(endian_);
+        body.u16(interface);
+        body.u16(0);
+        body.u32(static_cast<std::uint32_t>(ts >> 32));
+        body.u32(static_cast<std::uint32_t>(ts & 0xffffffffU));
+        body.u32(static_cast<std::uint32_t>(data.size()));
+        body.u32(len != 0 ? len : static_cast<std::uint32_t>(data.size()));
+        body.raw(data);
+        body.pad4();
+        return block(2, body.bytes());
+    }
+    /// Simple Packet Block: original length, data (cut to the snaplen by the writer).
+    NgFile& spb(std::uint32_t len, const std::vector<std::uint8_t>& data) {
+        ByteWriter body(endian_);
+        body.u32(len);
+        body.raw(data);
+        body.pad4();
+        return block(3, body.bytes());
+    }
+    NgFile& block(std::uint32_t type, const std::vector<std::uint8_t>& body) {
+        ng_block(w_, type, body);
+        return *this;
+    }
+    [[nodiscard]] const std::vector<std::uint8_t>& bytes() const { return w_.bytes(); }
+
+private:
+    Endian endian_;
+    ByteWriter w_;
+};
 
 inline // An Ethernet + IPv4 + TCP SYN from 127.0.0.1:40000 to 127.0.0.1:8080 (checksums not checked).
 std::vector<std::uint8_t> syn_frame() {

@@ -1,17 +1,29 @@
-// Recorder: what it writes FileReader (and tshark, when installed) reads back unchanged.
+// Recorder: what it writes FileReader (and tshark, when installed) reads back unchanged; UTF-8
+// file names; clamped fields; write errors reported once with the OS reason.
 #include "capture_files.hpp"
 
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/file_reader.hpp"
+#include "labtool/capture/pcapng_comments.hpp"
+#include "labtool/capture/pcapng_writer.hpp"
 #include "labtool/capture/recorder.hpp"
 
 #include <gtest/gtest.h>
 #include <pcap/dlt.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#endif
 
 namespace labtool::capture {
 namespace {
@@ -145,6 +157,175 @@ TEST(Recorder, UnwritablePathThrowsOther) {
         EXPECT_EQ(std::string(e.what()), "cannot write " + path + ": No such file or directory");
     }
 }
+
+TEST(Recorder, Utf8FileNamesRoundTrip) {
+    // Chinese file names must work wherever the OS can hold them (on Windows through the wide
+    // API, never the ANSI code page): the recording, the pcapng writer and the comment reader.
+    ScratchDir dir;
+    const std::vector<std::uint8_t> frame = syn_frame();
+    Packet p;
+    p.ts = Timestamp{1700000000, 1};
+    p.caplen = p.len = static_cast<std::uint32_t>(frame.size());
+    p.data = frame;
+
+    const std::string pcap = dir.file("实验.pcap");
+    {
+        Recorder recorder(pcap, DLT_EN10MB, 65535);
+        recorder.write(p);
+    }
+    FileReader reader(pcap);
+    const test::ReadResult result = test::read_all(reader);
+    EXPECT_EQ(result.status, ReadStatus::end);
+    ASSERT_EQ(result.packets.size(), 1U);
+    EXPECT_EQ(result.packets[0].data, frame);
+
+    const std::string pcapng = dir.file("实验 二.pcapng");
+    {
+        PcapngWriter writer(pcapng, DLT_EN10MB, 0, "lo", "第一节", "labtool test");
+        writer.write(p, "握手");
+    }
+    FileReader ng(pcapng);
+    EXPECT_EQ(test::read_all(ng).packets.size(), 1U);
+    const PcapngComments comments = read_pcapng_comments(pcapng);
+    ASSERT_EQ(comments.file.size(), 1U);
+    EXPECT_EQ(comments.file[0], "第一节");
+    ASSERT_EQ(comments.packets.count(1), 1U);
+    EXPECT_EQ(comments.packets.at(1), "握手");
+}
+
+TEST(Recorder, HeaderSaysTheSnaplenAndLinkType) {
+    ScratchDir dir;
+    const std::string path = dir.file("h.pcap");
+    { Recorder recorder(path, DLT_RAW, 0); }  // 0: the link type's maximum
+    FileReader reader(path);
+    EXPECT_EQ(reader.snaplen(), 262144);
+    EXPECT_EQ(reader.link_type(), DLT_RAW);
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> header(24);
+    in.read(header.data(), 24);
+    std::uint32_t magic = 0;
+    std::uint32_t linktype = 0;
+    std::memcpy(&magic, header.data(), 4);
+    std::memcpy(&linktype, header.data() + 20, 4);
+    EXPECT_EQ(magic, 0xa1b23c4dU);  // nanoseconds, this host's byte order
+    EXPECT_EQ(linktype, 101U);      // LINKTYPE_RAW in the file
+}
+
+TEST(Recorder, TimestampsOutsideTheFieldAreClamped) {
+    ScratchDir dir;
+    const std::string path = dir.file("t.pcap");
+    const std::vector<std::uint8_t> bytes(4, 0);
+    {
+        Recorder recorder(path, DLT_EN10MB, 100);
+        for (const Timestamp ts : {Timestamp{-5, 7}, Timestamp{std::int64_t{1} << 40, 3}, Timestamp{10, 2000000000U}}) {
+            Packet p;
+            p.ts = ts;
+            p.caplen = p.len = 4;
+            p.data = bytes;
+            recorder.write(p);
+        }
+    }
+    FileReader reader(path);
+    const test::ReadResult r = test::read_all(reader);
+    ASSERT_EQ(r.packets.size(), 3U);
+    EXPECT_EQ(r.packets[0].sec, 0);
+    EXPECT_EQ(r.packets[0].nsec, 0U);
+    EXPECT_EQ(r.packets[1].sec, 2147483647);
+    EXPECT_EQ(r.packets[1].nsec, 999999999U);
+    EXPECT_EQ(r.packets[2].sec, 10);
+    EXPECT_EQ(r.packets[2].nsec, 999999999U);
+}
+
+TEST(Recorder, LinkTypeWithoutLinktypeValueThrowsOther) {
+    ScratchDir dir;
+    const std::string path = dir.file("bad_link.pcap");
+    for (int link : {-1, 60000}) {
+        try {
+            Recorder recorder(path, link, 100);
+            ADD_FAILURE() << "accepted link type " << link;
+        } catch (const CaptureError& e) {
+            EXPECT_EQ(e.kind(), CaptureErrorKind::other);
+            EXPECT_NE(std::string(e.what()).find("link type " + std::to_string(link)), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_FALSE(std::filesystem::exists(path)) << "no file for a link type that cannot be stored";
+}
+
+TEST(Recorder, LargePacketsAndManyPacketsSurviveTheBuffer) {
+    ScratchDir dir;
+    const std::string path = dir.file("big.pcap");
+    std::vector<std::uint8_t> big(300000);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 13);
+    {
+        Recorder recorder(path, DLT_EN10MB, 0);
+        for (std::uint32_t i = 0; i < 2000; ++i) {
+            Packet p;
+            p.ts = Timestamp{i, i};
+            p.caplen = p.len = (i % 100 == 0) ? 262144U : 60U + i % 1400;
+            p.data = std::span<const std::uint8_t>(big.data() + i, p.caplen);
+            recorder.write(p);
+        }
+        EXPECT_EQ(recorder.packets_written(), 2000U);
+    }
+    FileReader reader(path);
+    const test::ReadResult r = test::read_all(reader, 3000);
+    EXPECT_EQ(r.status, ReadStatus::end);
+    ASSERT_EQ(r.packets.size(), 2000U);
+    for (std::uint32_t i = 0; i < 2000; i += 37) {
+        ASSERT_EQ(r.packets[i].caplen, (i % 100 == 0) ? 262144U : 60U + i % 1400);
+        EXPECT_TRUE(std::equal(r.packets[i].data.begin(), r.packets[i].data.end(), big.begin() + i)) << i;
+    }
+}
+
+#ifdef __linux__
+TEST(Recorder, FullDiskIsReportedWithTheOsReason) {
+    // /dev/full refuses every write with ENOSPC: the header already fails at creation.
+    try {
+        Recorder recorder("/dev/full", DLT_EN10MB, 100);
+        ADD_FAILURE() << "wrote to /dev/full";
+    } catch (const CaptureError& e) {
+        EXPECT_EQ(e.kind(), CaptureErrorKind::other);
+        EXPECT_EQ(std::string(e.what()), "cannot write /dev/full: No space left on device");
+    }
+}
+
+TEST(Recorder, WriteFailureIsReportedOnceThenTheRecorderStops) {
+    // A file size limit (EFBIG instead of SIGXFSZ) makes a write fail in the middle.
+    ScratchDir dir;
+    const std::string path = dir.file("limited.pcap");
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = old;
+    limited.rlim_cur = 100000;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+    std::string reported;
+    std::uint64_t written = 0;
+    {
+        Recorder recorder(path, DLT_EN10MB, 0);
+        const std::vector<std::uint8_t> bytes(1000, 0x42);
+        Packet p;
+        p.caplen = p.len = 1000;
+        p.data = bytes;
+        try {
+            for (int i = 0; i < 1000; ++i) recorder.write(p);
+            recorder.flush();
+        } catch (const CaptureError& e) {
+            reported = e.what();
+            EXPECT_EQ(e.kind(), CaptureErrorKind::other);
+        }
+        written = recorder.packets_written();
+        // Reported once: later calls neither throw nor write.
+        EXPECT_NO_THROW(recorder.write(p));
+        EXPECT_NO_THROW(recorder.flush());
+        EXPECT_EQ(recorder.packets_written(), written);
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_EQ(reported, "cannot write " + path + ": File too large");
+    EXPECT_LT(written, 1000U);
+}
+#endif
 
 }  // namespace
 }  // namespace labtool::capture

@@ -78,7 +78,8 @@ std::string capture_rights_note();
 /// The full path of `program` found in PATH (PATHEXT's .exe on Windows), or empty.
 std::filesystem::path find_program(std::string_view program);
 
-/// The name of this OS for messages and for choosing advice: "linux", "macos", "windows" or "posix".
+/// The name of the OS running this (not of the backend: the posix backend on Linux says "linux"),
+/// for messages and for choosing advice: "linux", "macos", "windows" or "posix" (another Unix).
 std::string_view os_name();
 
 }  // namespace labtool::platform
