@@ -6,6 +6,9 @@
 #   scripts/bootstrap.sh run --port 3000      … then `labtool run --port 3000` (with sudo when
 #                                             needed: capture needs root or CAP_NET_RAW)
 #   scripts/bootstrap.sh test                 … plus the test tools, then every test (ctest)
+#
+# LABTOOL_BUILD_DIR (default build/) and LABTOOL_CMAKE_ARGS (extra configure options, e.g.
+# -DLABTOOL_PLATFORM=posix for the macOS/BSD backend) choose another build.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,7 +45,9 @@ if (( ${#missing[@]} )); then
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLABTOOL_BUILD_TESTS=ON
+read -r -a extra_cmake_args <<< "${LABTOOL_CMAKE_ARGS:-}"
+cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLABTOOL_BUILD_TESTS=ON \
+      "${extra_cmake_args[@]}"
 cmake --build "$build_dir" -j 2
 echo "bootstrap: built $build_dir/labtool"
 

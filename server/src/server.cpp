@@ -80,10 +80,13 @@ std::shared_ptr<spdlog::logger> logger() {
     }
 }
 
+// As the portable condition where there is one (Winsock's 10048 is address_in_use, as EADDRINUSE
+// is), so callers can compare with std::errc on every OS; else the OS's own code.
 std::error_code to_std(const boost::system::error_code& ec) {
     if (!ec) return {};
+    if (const auto cond = ec.default_error_condition(); cond.category() == boost::system::generic_category())
+        return {cond.value(), std::generic_category()};
     if (ec.category() == boost::system::system_category()) return {ec.value(), std::system_category()};
-    if (ec.category() == boost::system::generic_category()) return {ec.value(), std::generic_category()};
     return static_cast<std::error_code>(ec);
 }
 
@@ -355,7 +358,7 @@ private:
             } while (r.interrupted());
             if (!r.error && r.bytes > 0) return on_read({}, r.bytes);
             if (!r.error) return on_read(net::error::eof, 0);
-            if (!r.would_block()) return on_read(beast::error_code(r.error.value(), boost::system::generic_category()), 0);
+            if (!r.would_block()) return on_read(to_boost(r.error), 0);
         }
         if (!ensure_socket()) return;
         socket_.async_read_some(buffer_.prepare(read_chunk_bytes),
@@ -539,7 +542,7 @@ private:
                 return;
             }
             if (!r.error) return on_write_done(http::error::short_read);  // the file shrank
-            return on_write_done(beast::error_code(r.error.value(), boost::system::generic_category()));
+            return on_write_done(to_boost(r.error));
         }
         // Fairness: let other connections on this thread run before sending more.
         net::post(socket_.get_executor(), beast::bind_front_handler(&Session::write_loop, shared_from_this()));

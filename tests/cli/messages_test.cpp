@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
@@ -34,16 +35,26 @@ TEST(Messages, TranslationsUseTheSameArguments) {
     }
 }
 
+// setenv/unsetenv, or their Windows equivalent (_putenv_s; an empty value removes the variable).
+void set_env(const char* name, const char* value) {
+#ifdef _WIN32
+    ::_putenv_s(name, value != nullptr ? value : "");
+#else
+    if (value != nullptr) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+#endif
+}
+
 TEST(Messages, LanguageFromTheLocale) {
     Lang l = Lang::en;
     EXPECT_TRUE(parse_lang("zh", l));
     EXPECT_EQ(l, Lang::zh);
     EXPECT_FALSE(parse_lang("fr", l));
-    ::setenv("LC_ALL", "zh_CN.UTF-8", 1);
+    set_env("LC_ALL", "zh_CN.UTF-8");
     EXPECT_EQ(lang_from_environment(), Lang::zh);
-    ::setenv("LC_ALL", "C.UTF-8", 1);
+    set_env("LC_ALL", "C.UTF-8");
     EXPECT_EQ(lang_from_environment(), Lang::en);
-    ::unsetenv("LC_ALL");
+    set_env("LC_ALL", nullptr);
 }
 
 }  // namespace
