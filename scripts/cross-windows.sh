@@ -51,7 +51,8 @@ wine_run="$here/cmake/wine-run.sh"
 export WINEPREFIX="${WINEPREFIX:-$build_dir/wineprefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 
-all_steps=(packages deps wpcap configure build unit smoke replay)
+all_steps=(packages deps configure build unit smoke replay tools conformance)
+optional_steps=(wpcap)
 
 log() { echo "cross-windows: $*" >&2; }
 

@@ -9,6 +9,7 @@
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/file_reader.hpp"
 #include "labtool/capture/pcapng_comments.hpp"
+#include "labtool/platform/files.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -145,7 +146,7 @@ int run_report(const ReportOptions& options) {
     std::ofstream file;
     std::ostream* out = &std::cout;
     if (options.output != "-") {
-        file.open(options.output, std::ios::binary | std::ios::trunc);
+        file.open(platform::from_utf8(options.output), std::ios::binary | std::ios::trunc);  // UTF-8 name
         if (!file) {
             print_error("cannot write " + options.output + ": " + std::strerror(errno));
             return 1;
@@ -155,7 +156,7 @@ int run_report(const ReportOptions& options) {
     Lang lang = lang_from_environment();
     if (!options.lang.empty()) parse_lang(options.lang, lang);
     const std::string title =
-        options.title.empty() ? std::filesystem::path(options.path).filename().string() : options.title;
+        options.title.empty() ? platform::to_utf8(platform::from_utf8(options.path).filename()) : options.title;
     auto renderer = make_html_report(*out, lang, title);
     analysis::EngineOptions eo;
     eo.port = options.port;

@@ -75,7 +75,13 @@ File open_beneath(const File& root, const fs::path& root_path, std::string_view 
         ec = std::make_error_code(std::errc::cross_device_link);  // "outside the root": a 404
         return {};
     }
-    const int fd = ::open(resolved, flags);
+    // `resolved` holds no link now; that none was swapped in since: macOS 11+ refuses a link
+    // anywhere in the path (O_NOFOLLOW_ANY), elsewhere at least in the last name.
+#ifdef O_NOFOLLOW_ANY
+    const int fd = ::open(resolved, flags | O_NOFOLLOW_ANY);
+#else
+    const int fd = ::open(resolved, flags | O_NOFOLLOW);
+#endif
     ec = fd < 0 ? last_error() : std::error_code{};
     return File(fd);
 }
@@ -107,7 +113,8 @@ std::int64_t read_at(const File& file, void* buffer, std::size_t n, std::uint64_
     }
 }
 
-bool list_directory(const File& dir, const fs::path&, std::vector<DirEntry>& out, std::error_code& ec) {
+bool list_directory(const File& dir, const fs::path&, std::vector<DirEntry>& out, std::error_code& ec,
+                    std::size_t max_entries) {
     // fdopendir takes the descriptor over: give it a copy, so `dir` stays usable.
     const int copy = ::openat(dir.native(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const std::unique_ptr<DIR, int (*)(DIR*)> d(copy >= 0 ? ::fdopendir(copy) : nullptr, &::closedir);
@@ -116,7 +123,9 @@ bool list_directory(const File& dir, const fs::path&, std::vector<DirEntry>& out
         if (copy >= 0) ::close(copy);
         return false;
     }
-    while (const dirent* e = ::readdir(d.get())) {
+    while (out.size() < max_entries) {
+        const dirent* e = ::readdir(d.get());
+        if (e == nullptr) break;
         const std::string_view name(e->d_name);
         if (name == "." || name == "..") continue;
         struct stat st {};

@@ -9,6 +9,7 @@
 #include "windows_util.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cwchar>
 
 namespace labtool::platform {
@@ -31,7 +32,13 @@ namespace {
 
 constexpr std::int64_t filetime_epoch_offset = 116444736000000000LL;  // 1601 -> 1970, in 100 ns
 
-std::int64_t to_unix_ns(LARGE_INTEGER t) { return (t.QuadPart - filetime_epoch_offset) * 100; }
+// 0 (a file system that keeps no such time) and times before 1970 become 0; no overflow.
+std::int64_t to_unix_ns(LARGE_INTEGER t) {
+    if (t.QuadPart <= filetime_epoch_offset) return 0;
+    const std::int64_t ticks = t.QuadPart - filetime_epoch_offset;
+    constexpr std::int64_t max_ticks = INT64_MAX / 100;
+    return ticks > max_ticks ? INT64_MAX : ticks * 100;
+}
 
 std::int64_t to_unix_ns(FILETIME ft) {
     LARGE_INTEGER t;
@@ -71,10 +78,13 @@ bool equal_ignoring_case(std::wstring_view a, std::wstring_view b) {
                CSTR_EQUAL;
 }
 
-HANDLE open_handle(const std::wstring& name, DWORD access) {
-    // FILE_FLAG_BACKUP_SEMANTICS opens directories too; sharing everything: never in anyone's way.
+// FILE_FLAG_BACKUP_SEMANTICS opens directories too; sharing everything: never in anyone's way.
+// `no_follow`: a link or junction as the last name is opened itself, not followed (so a link to a
+// network share cannot stall the server; it is refused afterwards).
+HANDLE open_handle(const std::wstring& name, DWORD access, bool no_follow = false) {
     return ::CreateFileW(name.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | (no_follow ? FILE_FLAG_OPEN_REPARSE_POINT : 0),
+                         nullptr);
 }
 
 bool info_of(HANDLE h, FileInfo& out) {
@@ -107,9 +117,14 @@ File open_directory(const fs::path& dir, std::error_code& ec) {
 File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec,
                   std::string* opened) {
     const fs::path full = relative.empty() ? root_path : root_path / from_utf8(relative);
-    File file(open_handle(long_name(full), GENERIC_READ));
+    File file(open_handle(long_name(full), GENERIC_READ, true));
     if (!file) {
         ec = last_win_error();
+        return {};
+    }
+    if (BY_HANDLE_FILE_INFORMATION bh{}; !relative.empty() && ::GetFileInformationByHandle(file.native(), &bh) &&
+                                         (bh.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+        ec = std::make_error_code(std::errc::no_such_file_or_directory);  // a link or junction itself
         return {};
     }
     const std::wstring base = final_path(root.native());
@@ -164,10 +179,11 @@ std::int64_t read_at(const File& file, void* buffer, std::size_t n, std::uint64_
     return static_cast<std::int64_t>(got);
 }
 
-bool list_directory(const File&, const fs::path& dir_path, std::vector<DirEntry>& out, std::error_code& ec) {
+bool list_directory(const File&, const fs::path& dir_path, std::vector<DirEntry>& out, std::error_code& ec,
+                    std::size_t max_entries) {
     fs::directory_iterator it(dir_path, ec), end;
     if (ec) return false;
-    for (; it != end; it.increment(ec)) {
+    for (; it != end && out.size() < max_entries; it.increment(ec)) {
         if (ec) return false;
         std::error_code kind_ec;
         const bool is_dir = it->is_directory(kind_ec);  // follows links, as on POSIX

@@ -8,6 +8,8 @@
 
 #include <shellapi.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
@@ -22,9 +24,16 @@ BOOL WINAPI on_console_event(DWORD type) {
     switch (type) {
         case CTRL_C_EVENT:
         case CTRL_BREAK_EVENT:
-        case CTRL_CLOSE_EVENT:
             if (stop_flag != nullptr) stop_flag->store(true);
             return TRUE;  // handled: the main loop stops and prints its summary
+        case CTRL_CLOSE_EVENT:
+        case CTRL_LOGOFF_EVENT:
+        case CTRL_SHUTDOWN_EVENT:
+            // Windows ends the process as soon as this returns: give the main loop the few
+            // seconds it is granted to flush the recording (main's exit ends this wait early).
+            if (stop_flag != nullptr) stop_flag->store(true);
+            ::Sleep(4500);
+            return TRUE;
         default:
             return FALSE;
     }
@@ -90,21 +99,37 @@ std::string give_to_sudo_user(std::FILE*) { return {}; }
 // is loaded here, the delay-load helper finds it by name.
 bool load_capture_library(std::string& why) {
     static std::once_flag once;
-    static bool loaded = false;
+    static std::string failure;
     std::call_once(once, [] {
+        // By its full path in Npcap's folder only: never a wpcap.dll planted beside labtool.exe
+        // or in the current folder, nor WinPcap's old one in System32. The altered search path
+        // finds Packet.dll beside it.
         wchar_t system_dir[MAX_PATH] = {};
         const UINT n = ::GetSystemDirectoryW(system_dir, MAX_PATH);
-        if (n > 0 && n < MAX_PATH) {
-            const std::wstring npcap_dir = std::wstring(system_dir) + L"\\Npcap";
-            ::SetDllDirectoryW(npcap_dir.c_str());  // also for Packet.dll, which wpcap.dll loads
+        HMODULE wpcap = nullptr;
+        if (n > 0 && n < MAX_PATH)
+            wpcap = ::LoadLibraryExW((std::wstring(system_dir) + L"\\Npcap\\wpcap.dll").c_str(), nullptr,
+                                     LOAD_WITH_ALTERED_SEARCH_PATH);
+        if (wpcap == nullptr) {
+            failure = "Npcap is not installed (wpcap.dll was not found): live capture on Windows needs Npcap with "
+                      "\"Support loopback traffic capture\", from https://npcap.com/#download (replay, report and "
+                      "serve work without it)";
+            return;
         }
-        loaded = ::LoadLibraryW(L"wpcap.dll") != nullptr;
+        // Calls through the delay-load table end the process if an export is missing: check the
+        // newest ones labtool uses first (Npcap 1.x has them all; WinPcap and old Npcap do not).
+        for (const char* name : {"pcap_init", "pcap_set_immediate_mode", "pcap_set_tstamp_precision",
+                                 "pcap_get_tstamp_precision", "pcap_get_required_select_timeout"}) {
+            if (::GetProcAddress(wpcap, name) == nullptr) {
+                failure = std::string("the installed Npcap is too old (its wpcap.dll lacks ") + name +
+                          "): install the current Npcap from https://npcap.com/#download with \"Support loopback "
+                          "traffic capture\"";
+                return;
+            }
+        }
     });
-    if (!loaded)
-        why = "Npcap is not installed (wpcap.dll was not found): live capture on Windows needs Npcap with "
-              "\"Support loopback traffic capture\", from https://npcap.com/#download (replay, report and serve "
-              "work without it)";
-    return loaded;
+    if (!failure.empty()) why = failure;
+    return failure.empty();
 }
 
 void install_stop_flag(std::atomic<bool>& flag) {
@@ -113,7 +138,14 @@ void install_stop_flag(std::atomic<bool>& flag) {
 }
 
 void setup_console() {
-    // Chinese explanations are UTF-8: the console must not read them in the OEM code page.
+    // Chinese explanations are UTF-8: the console must not read them in the OEM code page. The
+    // console is the user's: its code pages are put back at exit.
+    static const UINT output_cp = ::GetConsoleOutputCP();
+    static const UINT input_cp = ::GetConsoleCP();
+    if (output_cp != 0) std::atexit([] {
+        ::SetConsoleOutputCP(output_cp);
+        ::SetConsoleCP(input_cp);
+    });
     ::SetConsoleOutputCP(CP_UTF8);
     ::SetConsoleCP(CP_UTF8);
     for (DWORD which : {STD_OUTPUT_HANDLE, STD_ERROR_HANDLE}) {
@@ -150,12 +182,23 @@ std::string capture_rights_note() {
     return note;
 }
 
+// PATH only (SearchPathW would look in labtool's own folder and the current one first).
 std::filesystem::path find_program(std::string_view program) {
-    wchar_t buf[MAX_PATH] = {};
-    const std::wstring name = widen(program);
-    const DWORD n = ::SearchPathW(nullptr, name.c_str(), L".exe", MAX_PATH, buf, nullptr);
-    if (n == 0 || n >= MAX_PATH) return {};
-    return std::filesystem::path(buf);
+    const DWORD size = ::GetEnvironmentVariableW(L"PATH", nullptr, 0);
+    if (size == 0) return {};
+    std::wstring path(size, L'\0');
+    path.resize(::GetEnvironmentVariableW(L"PATH", path.data(), size));
+    const std::wstring name = widen(program) + L".exe";
+    for (std::size_t at = 0; at <= path.size();) {
+        const std::size_t end = std::min(path.find(L';', at), path.size());
+        if (end > at) {
+            std::error_code ec;
+            const auto candidate = std::filesystem::path(path.substr(at, end - at)) / name;
+            if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+        }
+        at = end + 1;
+    }
+    return {};
 }
 
 std::int64_t coarse_monotonic_ns() { return static_cast<std::int64_t>(::GetTickCount64()) * 1'000'000; }

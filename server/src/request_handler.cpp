@@ -183,9 +183,11 @@ bool FileCache::Entry::describes(const platform::FileInfo& info) const {
 
 bool FileCache::cacheable(const platform::FileInfo& info, std::int64_t now_ns) {
     // With whole-second times a change later in the same second as the read would go unseen
-    // (git's "racy" files): keep such a file out of the cache until its second is over.
-    if (info.precise) return true;
+    // (git's "racy" files): keep such a file out of the cache until its second is over. Also
+    // where the OS keeps nanoseconds but this file system does not (FAT, HFS+, some shares):
+    // times on exact seconds.
     constexpr std::int64_t one_second = 1'000'000'000;
+    if (info.precise && (info.mtime_ns % one_second != 0 || info.change_ns % one_second != 0)) return true;
     return now_ns - std::max(info.mtime_ns, info.change_ns) >= 2 * one_second;
 }
 
@@ -426,10 +428,10 @@ Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, 
 
 Response FileServer::listing(const platform::File& dir, const fs::path& dir_path, const NormalizedTarget& target,
                             bool head) const {
+    constexpr std::size_t max_entries = 10000;
     std::vector<platform::DirEntry> all;
     std::error_code ec;
-    if (!platform::list_directory(dir, dir_path, all, ec)) return not_found(head);
-    constexpr std::size_t max_entries = 10000;
+    if (!platform::list_directory(dir, dir_path, all, ec, max_entries)) return not_found(head);
     struct Item {
         std::string name;
         bool dir;

@@ -986,7 +986,7 @@ std::error_code Server::start() {
         for (std::size_t i = 1; i < st.ios.size(); ++i) st.keep_running.emplace_back(st.ios[i]->get_executor());
     st.listeners = listeners;
     for (auto& l : listeners) {
-        logger()->debug("server: serving {} on {}", st.root.string(), l->local_name());
+        logger()->debug("server: serving {} on {}", platform::to_utf8(st.root), l->local_name());
         l->run();
     }
     net::post(st.sweep_timer.get_executor(), [state = impl_->state] { detail::schedule_sweep(state); });

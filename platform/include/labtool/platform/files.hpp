@@ -101,8 +101,9 @@ struct DirEntry {
 };
 
 /// Regular files and directories directly in the open directory `dir` (links followed; other
-/// kinds and "."/".." left out), in no particular order. false (and `ec`) on failure.
+/// kinds and "."/".." left out), in no particular order, at most `max_entries` of them (the
+/// directory is read no further). false (and `ec`) on failure.
 bool list_directory(const File& dir, const std::filesystem::path& dir_path, std::vector<DirEntry>& out,
-                    std::error_code& ec);
+                    std::error_code& ec, std::size_t max_entries = SIZE_MAX);
 
 }  // namespace labtool::platform
