@@ -23,6 +23,7 @@
 //    memory-mapped USB captures) are handed over as stored. The SocketCAN ID in Linux cooked
 //    (SLL/SLL2) headers, a link type labtool does decode, is swapped as libpcap swaps it.
 #include "labtool/capture/file_reader.hpp"
+#include "pcapng_format.hpp"
 
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/platform/files.hpp"
@@ -181,13 +182,13 @@ constexpr std::uint32_t linktype_mask = 0x03FFFFFF;  // the upper 6 bits hold ex
 constexpr int ethernet_header_bytes = 14;
 
 // pcapng (sf-pcapng.c).
-constexpr std::uint32_t block_shb = 0x0A0D0D0A;
-constexpr std::uint32_t block_idb = 0x00000001;
-constexpr std::uint32_t block_pb = 0x00000002;  // obsolete Packet Block
-constexpr std::uint32_t block_spb = 0x00000003;
-constexpr std::uint32_t block_epb = 0x00000006;
-constexpr std::uint32_t byte_order_magic = 0x1A2B3C4D;
-constexpr std::uint16_t pcapng_version_major = 1;
+using pcapng::block_epb;
+using pcapng::block_idb;
+using pcapng::block_pb;
+using pcapng::block_shb;
+using pcapng::block_spb;
+using pcapng::byte_order_magic;
+constexpr std::uint16_t pcapng_version_major = pcapng::version_major;
 constexpr std::size_t block_header_bytes = 8;   // type, total length
 constexpr std::size_t block_trailer_bytes = 4;  // total length again
 constexpr std::size_t min_block_bytes = block_header_bytes + block_trailer_bytes;
@@ -793,26 +794,16 @@ struct FileReader::Impl {
             std::size_t fixed = 0;
             switch (b.type) {
                 case block_epb:
-                    if (b.body_bytes < epb_fixed_bytes) {
+                case block_pb:  // the same layout but a 16-bit interface (then a drop count)
+                    fixed = b.type == block_epb ? epb_fixed_bytes : pb_fixed_bytes;
+                    if (b.body_bytes < fixed) {
                         too_short(b.type);
                         return read_fault();
                     }
-                    interface_id = load_u32(b.body, big);
+                    interface_id = b.type == block_epb ? load_u32(b.body, big) : load_u16(b.body, big);
                     t = std::uint64_t{load_u32(b.body + 4, big)} << 32 | load_u32(b.body + 8, big);
                     caplen = load_u32(b.body + 12, big);
                     len = load_u32(b.body + 16, big);
-                    fixed = epb_fixed_bytes;
-                    break;
-                case block_pb:
-                    if (b.body_bytes < pb_fixed_bytes) {
-                        too_short(b.type);
-                        return read_fault();
-                    }
-                    interface_id = load_u16(b.body, big);
-                    t = std::uint64_t{load_u32(b.body + 4, big)} << 32 | load_u32(b.body + 8, big);
-                    caplen = load_u32(b.body + 12, big);
-                    len = load_u32(b.body + 16, big);
-                    fixed = pb_fixed_bytes;
                     break;
                 case block_spb:
                     // No timestamp and no captured length: the snaplen cut the packet, if any.

@@ -1,6 +1,7 @@
 // pcapng comments (RFC draft-ietf-opsawg-pcapng §4: opt_comment = 1 in any block's options).
 // Every length is checked against the block and the file; a damaged block ends the walk.
 #include "labtool/capture/pcapng_comments.hpp"
+#include "pcapng_format.hpp"
 
 #include "labtool/platform/files.hpp"
 
@@ -11,14 +12,7 @@
 namespace labtool::capture {
 namespace {
 
-constexpr std::uint32_t block_shb = 0x0A0D0D0A;
-constexpr std::uint32_t block_idb = 0x00000001;
-constexpr std::uint32_t block_pb = 0x00000002;    // obsolete Packet Block
-constexpr std::uint32_t block_spb = 0x00000003;
-constexpr std::uint32_t block_epb = 0x00000006;
-constexpr std::uint32_t byte_order_magic = 0x1A2B3C4D;
-constexpr std::uint16_t opt_endofopt = 0;
-constexpr std::uint16_t opt_comment = 1;
+using namespace pcapng;
 constexpr std::size_t max_file_bytes = 64u * 1024 * 1024;   // comments are read from the first 64 MiB
 
 struct Reader {

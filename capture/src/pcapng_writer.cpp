@@ -2,6 +2,7 @@
 // classic pcap. Everything is little-endian, byte by byte, whatever the host order, and the
 // Section Header's byte-order magic is written the same way, so readers on any host agree.
 #include "labtool/capture/pcapng_writer.hpp"
+#include "pcapng_format.hpp"
 
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/platform/files.hpp"
@@ -23,17 +24,17 @@ namespace labtool::capture {
 namespace {
 
 // Block types (§4.1, §4.2, §4.3) and the byte-order magic (§4.1).
-constexpr std::uint32_t block_shb = 0x0A0D0D0A;
-constexpr std::uint32_t block_idb = 0x00000001;
-constexpr std::uint32_t block_epb = 0x00000006;
-constexpr std::uint32_t byte_order_magic = 0x1A2B3C4D;
-constexpr std::uint16_t version_major = 1;
+using pcapng::block_epb;
+using pcapng::block_idb;
+using pcapng::block_shb;
+using pcapng::byte_order_magic;
+using pcapng::version_major;
 constexpr std::uint16_t version_minor = 0;
 constexpr std::uint64_t section_length_unknown = ~std::uint64_t{0};
 
 // Option codes (§3.5, §4.1, §4.2).
-constexpr std::uint16_t opt_endofopt = 0;
-constexpr std::uint16_t opt_comment = 1;
+using pcapng::opt_comment;
+using pcapng::opt_endofopt;
 constexpr std::uint16_t shb_userappl = 4;
 constexpr std::uint16_t if_name = 2;
 constexpr std::uint16_t if_tsresol = 9;
