@@ -29,6 +29,8 @@
 #              capture named 实验.pcap; report identical to the Linux build's
 #   conformance  the server conformance suite (the Linux build's test binary) against
 #              labtool.exe serve under wine, over 127.0.0.1 and ::1
+#   package    cpack's zip, unpacked as a student would: bin\labtool.exe serves the built-in page
+#              from bin\www beside it (no --root), fetched with curl
 #
 # Environment: LABTOOL_WIN_BUILD_DIR (default build-win), LABTOOL_DEPS_PREFIX (build-win-deps),
 # LABTOOL_BUILD_DIR (Linux build, default build; LABTOOL_LINUX_REBUILD=0: use its labtool as it
@@ -51,7 +53,7 @@ wine_run="$here/cmake/wine-run.sh"
 export WINEPREFIX="${WINEPREFIX:-$build_dir/wineprefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 
-all_steps=(packages deps configure build unit smoke replay tools conformance)
+all_steps=(packages deps configure build unit smoke replay tools conformance package)
 optional_steps=(wpcap)
 
 log() { echo "cross-windows: $*" >&2; }
@@ -72,7 +74,7 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 step_packages() {
     local wanted=(g++-mingw-w64-x86-64-posix mingw-w64-tools binutils-mingw-w64-x86-64 cmake
                   ninja-build googletest libboost-dev libspdlog-dev libfmt-dev libcli11-dev
-                  nlohmann-json3-dev libpcap-dev flex bison)
+                  nlohmann-json3-dev libpcap-dev flex bison unzip curl)
     local missing=() p need_wine=0
     for p in "${wanted[@]}"; do installed "$p" || missing+=("$p"); done
     installed wine64 || installed wine || need_wine=1
@@ -400,6 +402,36 @@ step_conformance() {
     chmod +x "$wrapper"
     LABTOOL_CONFORMANCE_BINARY="$wrapper" LABTOOL_CONFORMANCE_START_TIMEOUT=60 \
         LABTOOL_CONFORMANCE_SKIP="$conformance_skips" timeout 1200 "$suite" --gtest_brief=1
+}
+
+step_package() {
+    ensure_wine_prefix || return 1
+    command -v unzip >/dev/null && command -v curl >/dev/null || { log "package: needs unzip and curl"; return 1; }
+    (cd "$build_dir" && cpack -G ZIP >/dev/null) || { log "package: cpack failed"; return 1; }
+    local zip dir="$build_dir/package-check" port=3989 pid rc=0 code
+    zip="$(ls -t "$build_dir"/labtool-*-windows-*.zip | head -n1)"
+    rm -rf "$dir" && mkdir -p "$dir" && unzip -q "$zip" -d "$dir" || return 1
+    local exe
+    exe="$(find "$dir" -name labtool.exe | head -n1)"
+    [[ -f "$(dirname "$exe")/www/index.html" ]] || { log "package: no www/ beside labtool.exe in $zip"; return 1; }
+    WINEDLLOVERRIDES=wpcap= "$wine_run" "$exe" serve --port "$port" >"$dir/serve.log" 2>&1 &
+    pid=$!
+    code=000
+    for _ in $(seq 1 60); do  # at most 30 s for wine to start
+        code="$(curl -s -o "$dir/index.html" -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/" || true)"
+        [[ "$code" == 200 ]] && break
+        sleep 0.5
+    done
+    kill -INT "$pid" 2>/dev/null
+    timeout 20 tail --pid="$pid" -f /dev/null || { kill -KILL "$pid" 2>/dev/null; rc=1; }
+    if [[ "$code" == 200 ]] && cmp -s "$dir/index.html" "$here/www/index.html"; then
+        log "package: $(basename "$zip"): bin/labtool.exe serves its built-in page"
+    else
+        log "package: the unpacked labtool.exe did not serve its page (HTTP $code); $dir/serve.log:"
+        head -n 5 "$dir/serve.log" >&2
+        rc=1
+    fi
+    return $rc
 }
 
 # ---------------------------------------------------------------------------------------------
