@@ -52,7 +52,6 @@ int open_beneath_fast(int root_fd, const char* relative, int flags) {
 void stat_times(const struct stat& st, FileInfo& out) {
     out.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     out.change_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-    out.precise = true;
 }
 
 int accept_nonblocking(int listener) { return ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); }

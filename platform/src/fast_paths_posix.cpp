@@ -29,13 +29,11 @@ void stat_times(const struct stat& st, FileInfo& out) {
 #ifdef __APPLE__
     out.mtime_ns = static_cast<std::int64_t>(st.st_mtimespec.tv_sec) * 1'000'000'000 + st.st_mtimespec.tv_nsec;
     out.change_ns = static_cast<std::int64_t>(st.st_ctimespec.tv_sec) * 1'000'000'000 + st.st_ctimespec.tv_nsec;
-    out.precise = true;
 #else
-    // Whole seconds are all that plain POSIX promises: a cache must not trust a file changed
-    // within the second it was read (see FileInfo::precise).
+    // Whole seconds are all that plain POSIX promises (the cache then waits until a file's
+    // second is over before it trusts the file).
     out.mtime_ns = static_cast<std::int64_t>(st.st_mtime) * 1'000'000'000;
     out.change_ns = static_cast<std::int64_t>(st.st_ctime) * 1'000'000'000;
-    out.precise = false;
 #endif
 }
 

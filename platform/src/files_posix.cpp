@@ -47,12 +47,10 @@ File open_directory(const fs::path& dir, std::error_code& ec) {
 // O_NONBLOCK: a FIFO in the root must not block the server. The kernel's RESOLVE_BENEATH where
 // there is one; else (and when it refuses absolute symlinks that point inside the root, EXDEV)
 // realpath() and a prefix check on the resolved name.
-File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec,
-                  std::string* opened) {
-    if (opened != nullptr) opened->assign(relative);
+File open_beneath(const File& root, const fs::path& root_path, const std::string& relative, std::error_code& ec) {
     constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    const std::string rel = relative.empty() ? std::string(".") : std::string(relative);
-    const int fast = detail::open_beneath_fast(root.native(), rel.c_str(), flags);
+    const char* rel = relative.empty() ? "." : relative.c_str();
+    const int fast = detail::open_beneath_fast(root.native(), rel, flags);
     if (fast >= 0) {
         ec = {};
         return File(fast);
@@ -97,10 +95,9 @@ bool file_info(const File& file, FileInfo& out, std::error_code& ec) {
     return true;
 }
 
-bool stat_beneath(const File& root, const fs::path&, std::string_view relative, FileInfo& out) {
+bool stat_beneath(const File& root, const fs::path&, const std::string& relative, FileInfo& out) {
     struct stat st {};
-    const std::string rel(relative);
-    if (::fstatat(root.native(), rel.empty() ? "." : rel.c_str(), &st, 0) != 0) return false;
+    if (::fstatat(root.native(), relative.empty() ? "." : relative.c_str(), &st, 0) != 0) return false;
     fill(st, out);
     return true;
 }

@@ -102,7 +102,6 @@ bool info_of(HANDLE h, FileInfo& out) {
     out.change_ns = out.mtime_ns;
     FILE_BASIC_INFO basic{};
     if (::GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) out.change_ns = to_unix_ns(basic.ChangeTime);
-    out.precise = true;  // NTFS keeps 100 ns
     return true;
 }
 
@@ -114,8 +113,7 @@ File open_directory(const fs::path& dir, std::error_code& ec) {
     return File(h);
 }
 
-File open_beneath(const File& root, const fs::path& root_path, std::string_view relative, std::error_code& ec,
-                  std::string* opened) {
+File open_beneath(const File& root, const fs::path& root_path, const std::string& relative, std::error_code& ec) {
     const fs::path full = relative.empty() ? root_path : root_path / from_utf8(relative);
     File file(open_handle(long_name(full), GENERIC_READ, true));
     if (!file) {
@@ -147,7 +145,6 @@ File open_beneath(const File& root, const fs::path& root_path, std::string_view 
         ec = std::make_error_code(std::errc::no_such_file_or_directory);
         return {};
     }
-    if (opened != nullptr) *opened = name;
     ec = {};
     return file;
 }
@@ -161,7 +158,7 @@ bool file_info(const File& file, FileInfo& out, std::error_code& ec) {
     return true;
 }
 
-bool stat_beneath(const File&, const fs::path& root_path, std::string_view relative, FileInfo& out) {
+bool stat_beneath(const File&, const fs::path& root_path, const std::string& relative, FileInfo& out) {
     const fs::path full = relative.empty() ? root_path : root_path / from_utf8(relative);
     File file(open_handle(long_name(full), FILE_READ_ATTRIBUTES));
     return file && info_of(file.native(), out);

@@ -49,20 +49,7 @@ extern "C" void on_stop_signal(int) {
 namespace detail {
 std::filesystem::path executable_from_argv0() {
     if (argv0.empty()) return {};
-    std::string candidate;
-    if (argv0.find('/') != std::string::npos) {
-        candidate = argv0;
-    } else if (const char* path = std::getenv("PATH")) {
-        std::stringstream dirs(path);
-        std::string dir;
-        while (std::getline(dirs, dir, ':')) {
-            const std::string c = (dir.empty() ? std::string(".") : dir) + "/" + argv0;
-            if (::access(c.c_str(), X_OK) == 0) {
-                candidate = c;
-                break;
-            }
-        }
-    }
+    const std::string candidate = argv0.find('/') != std::string::npos ? argv0 : find_program(argv0).string();
     char real[PATH_MAX];
     if (candidate.empty() || ::realpath(candidate.c_str(), real) == nullptr) return {};
     return real;

@@ -115,17 +115,6 @@ std::shared_ptr<const std::string> read_whole(const platform::File& file, std::u
     return data;
 }
 
-// True if a segment of the '/'-separated `path` starts with '.'.
-bool has_dot_segment(std::string_view path) {
-    for (std::size_t at = 0; at < path.size();) {
-        if (path[at] == '.') return true;
-        const auto slash = path.find('/', at);
-        if (slash == std::string_view::npos) break;
-        at = slash + 1;
-    }
-    return false;
-}
-
 Response not_found(bool head) { return make_error_response(404, head, not_found_text); }
 
 Response from_open_error(const std::error_code& ec, bool head) {
@@ -182,12 +171,11 @@ bool FileCache::Entry::describes(const platform::FileInfo& info) const {
 }
 
 bool FileCache::cacheable(const platform::FileInfo& info, std::int64_t now_ns) {
-    // With whole-second times a change later in the same second as the read would go unseen
-    // (git's "racy" files): keep such a file out of the cache until its second is over. Also
-    // where the OS keeps nanoseconds but this file system does not (FAT, HFS+, some shares):
-    // times on exact seconds.
+    // Times on exact seconds mean this OS or file system keeps no finer ones (plain POSIX, FAT,
+    // HFS+, some shares): a change later in the same second as the read would go unseen (git's
+    // "racy" files), so such a file stays out of the cache until its second is over.
     constexpr std::int64_t one_second = 1'000'000'000;
-    if (info.precise && (info.mtime_ns % one_second != 0 || info.change_ns % one_second != 0)) return true;
+    if (info.mtime_ns % one_second != 0 || info.change_ns % one_second != 0) return true;
     return now_ns - std::max(info.mtime_ns, info.change_ns) >= 2 * one_second;
 }
 
@@ -258,7 +246,6 @@ Response FileServer::handle(const RequestHeader& req) const {
         if (!rel.empty()) rel += '/';
         rel += s;
     }
-    if (rel.empty()) rel = ".";
 
     // Small unchanged files: from memory after one stat, without opening anything.
     std::string cache_key = rel;
@@ -266,12 +253,8 @@ Response FileServer::handle(const RequestHeader& req) const {
     if (auto entry = fresh_entry(cache_key)) return serve_file(req, entry->meta, entry.get(), platform::File{}, head);
 
     std::error_code ec;
-    std::string opened;
-    platform::File fd = platform::open_beneath(root_dir_, root_, rel == "." ? std::string_view{} : rel, ec, &opened);
+    platform::File fd = platform::open_beneath(root_dir_, root_, rel, ec);  // "" is the root
     if (!fd) return from_open_error(ec, head);
-    // The name the OS opened may differ from the one asked for (Windows: an 8.3 alias such as
-    // HIDDEN~1 opens .hidden): the dotfile rule holds for what is served.
-    if (!options_.allow_dotfiles && has_dot_segment(opened)) return not_found(head);
     platform::FileInfo st;
     if (!platform::file_info(fd, st, ec)) return not_found(head);
 
@@ -290,14 +273,13 @@ Response FileServer::handle(const RequestHeader& req) const {
                      head);
             return res;
         }
-        served = rel == "." ? std::string(index_file) : rel + "/" + std::string(index_file);
-        platform::File index = platform::open_beneath(root_dir_, root_, served, ec, &opened);
+        served = rel.empty() ? std::string(index_file) : rel + "/" + std::string(index_file);
+        platform::File index = platform::open_beneath(root_dir_, root_, served, ec);
         if (!index) {
             if (ec == std::errc::no_such_file_or_directory && options_.list_dirs)
-                return listing(fd, rel == "." ? root_ : root_ / platform::from_utf8(rel), target, head);
+                return listing(fd, rel.empty() ? root_ : root_ / platform::from_utf8(rel), target, head);
             return from_open_error(ec, head);
         }
-        if (!options_.allow_dotfiles && has_dot_segment(opened)) return not_found(head);
         fd = std::move(index);
         if (!platform::file_info(fd, st, ec)) return not_found(head);
     } else if (target.trailing_slash) {

@@ -70,8 +70,8 @@ public:
         [[nodiscard]] bool describes(const platform::FileInfo& info) const;
     };
 
-    /// Whether a file read now may be kept: always with precise times; with whole-second times
-    /// only once its last change is two seconds old (a change within the same second is invisible).
+    /// Whether a file read now may be kept: always with sub-second times; with times on exact
+    /// seconds only once its last change is two seconds old (a change within that second is invisible).
     static bool cacheable(const platform::FileInfo& info, std::int64_t now_ns);
 
     explicit FileCache(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}

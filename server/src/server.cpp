@@ -510,7 +510,8 @@ private:
             if (head_left > 0 || (!body.empty() && body_sent_ < body_total)) {
                 const std::string_view head_part = std::string_view(head_).substr(head_sent_);
                 const std::string_view body_part =
-                    body_sent_ < body_total ? body.substr(static_cast<std::size_t>(body_sent_)) : std::string_view{};
+                    !body.empty() && body_sent_ < body_total ? body.substr(static_cast<std::size_t>(body_sent_))
+                                                             : std::string_view{};
                 // "More" holds back a last partial segment: for the header before a file body,
                 // and for a response after which the connection closes, whose close (or
                 // shutdown) then sends the data with the FIN in one segment, as nginx's

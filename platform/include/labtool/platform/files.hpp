@@ -61,12 +61,11 @@ enum class FileKind { regular, directory, other };
 struct FileInfo {
     FileKind kind = FileKind::other;
     std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;   // last modification, nanoseconds since 1970 (see `precise`)
+    std::int64_t mtime_ns = 0;   // last modification, nanoseconds since 1970 (whole seconds
+                                 // where the OS or the file system keeps no more)
     std::int64_t change_ns = 0;  // last status change (POSIX ctime; Windows: ChangeTime)
     std::uint64_t device = 0;    // (device, inode): the same pair is the same file
     std::uint64_t inode = 0;     //   (Windows: volume serial number and file index)
-    bool precise = true;         // false: times are whole seconds on this OS/file system, so a
-                                 // change within the same second can go unseen
 };
 
 /// Opens a directory (the served root) and keeps it open. Empty File and `ec` on failure.
@@ -78,11 +77,10 @@ File open_directory(const std::filesystem::path& dir, std::error_code& ec);
 /// outside the root: symlinks out of it (POSIX; links inside the root are followed). On Windows
 /// the name reaches the file system unaltered (no stripping of trailing dots and spaces, no DOS
 /// devices), and the handle's final path must be exactly root + `relative`: no other letter case,
-/// no 8.3 alias, no link or junction at all. Never blocks on a FIFO. `opened`, if given,
-/// receives the name of what was opened, relative to the root and '/'-separated, as the OS names
-/// it, so the caller can apply its naming rules to it.
-File open_beneath(const File& root, const std::filesystem::path& root_path, std::string_view relative,
-                  std::error_code& ec, std::string* opened = nullptr);
+/// no 8.3 alias, no link or junction at all, so naming rules checked on `relative` (dotfiles)
+/// hold for what is opened. Never blocks on a FIFO.
+File open_beneath(const File& root, const std::filesystem::path& root_path, const std::string& relative,
+                  std::error_code& ec);
 
 /// Facts about an open file. false (and `ec`) on failure.
 bool file_info(const File& file, FileInfo& out, std::error_code& ec);
@@ -90,7 +88,8 @@ bool file_info(const File& file, FileInfo& out, std::error_code& ec);
 /// Facts about `relative` beneath `root`, following links, without opening it: a cache's quick
 /// re-check. Only ever used to confirm that identity and times still match a file opened with
 /// open_beneath before; false if it cannot be told.
-bool stat_beneath(const File& root, const std::filesystem::path& root_path, std::string_view relative, FileInfo& out);
+bool stat_beneath(const File& root, const std::filesystem::path& root_path, const std::string& relative,
+                  FileInfo& out);
 
 /// Reads up to `n` bytes at `offset` (pread). Bytes read, 0 at the end, -1 on error.
 std::int64_t read_at(const File& file, void* buffer, std::size_t n, std::uint64_t offset);
