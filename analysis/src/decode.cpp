@@ -39,6 +39,31 @@ std::uint32_t le32(const std::uint8_t* p) {
 
 enum class Network { ipv4, ipv6, other };
 
+/// RFC 1071 one's-complement sum of `len` bytes, added to `sum` (not folded yet).
+std::uint64_t ones_sum(const std::uint8_t* p, std::size_t len, std::uint64_t sum) {
+    std::size_t i = 0;
+    for (; i + 4 <= len; i += 4) sum += be32(p + i);
+    for (; i + 2 <= len; i += 2) sum += be16(p + i);
+    if (i < len) sum += static_cast<std::uint64_t>(p[i]) << 8;
+    return sum;
+}
+
+std::uint16_t fold(std::uint64_t sum) {
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    return static_cast<std::uint16_t>(sum);
+}
+
+/// The TCP checksum as captured: valid; zero or only the pseudo-header sum (offload: filled in
+/// after the capture point); invalid; or unverified when the capture kept only part of it.
+ChecksumStatus tcp_checksum_status(std::uint64_t pseudo, const std::uint8_t* tcp, std::size_t len, bool whole) {
+    if (!whole) return ChecksumStatus::unverified;
+    const std::uint16_t field = be16(tcp + 16);
+    if (fold(ones_sum(tcp, len, pseudo)) == 0xFFFF) return ChecksumStatus::valid;
+    const std::uint16_t partial = fold(pseudo);
+    if (field == 0 || field == partial || field == static_cast<std::uint16_t>(~partial)) return ChecksumStatus::not_computed;
+    return ChecksumStatus::invalid;
+}
+
 struct Link {
     DecodeStatus status = DecodeStatus::ok;
     Network network = Network::other;
@@ -222,6 +247,9 @@ DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept {
 
     std::size_t l4_captured = 0;   // bytes of the IP payload present in the capture
     std::size_t l4_declared = 0;   // bytes of the IP payload according to the IP header
+    std::uint64_t pseudo = 0;      // the TCP pseudo-header's sum, without the length
+    bool length_known = true;      // false: the IPv4 total length was 0 (TSO), so unverifiable
+    out.ip_checksum = ChecksumStatus::valid;
     if (link.network == Network::ipv4) {
         if (n < off + ipv4_min_header) return DecodeStatus::truncated;
         const std::uint8_t* ip = base + off;
@@ -244,8 +272,14 @@ DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept {
         off += ihl;
         l4_declared = total - ihl;
         // Some stacks (TSO on the capturing host) write total length 0; trust the capture then.
-        if (total == 0) l4_declared = n - off;
+        if (total == 0) {
+            l4_declared = n - off;
+            length_known = false;
+        }
         l4_captured = n - off < l4_declared ? n - off : l4_declared;
+        if (be16(ip + 10) == 0) out.ip_checksum = ChecksumStatus::not_computed;
+        else if (fold(ones_sum(ip, ihl, 0)) != 0xFFFF) out.ip_checksum = ChecksumStatus::invalid;
+        pseudo = ones_sum(ip + 12, 8, ip_proto_tcp);
     } else {
         if (n < off + ipv6_header) return DecodeStatus::truncated;
         const std::uint8_t* ip = base + off;
@@ -276,6 +310,7 @@ DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept {
         }
         if (next != ip_proto_tcp) return DecodeStatus::not_tcp;
         l4_declared = payload;
+        pseudo = ones_sum(ip + 8, 32, ip_proto_tcp);
         l4_captured = n - off < l4_declared ? n - off : l4_declared;
     }
 
@@ -295,6 +330,9 @@ DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept {
     parse_options(tcp + tcp_min_header, data_offset - tcp_min_header, out.options);
     out.payload_len = static_cast<std::uint32_t>(l4_declared - data_offset);
     out.payload = std::span<const std::uint8_t>(tcp + data_offset, l4_captured - data_offset);
+    out.option_bytes = static_cast<std::uint8_t>(data_offset - tcp_min_header);
+    out.tcp_checksum = tcp_checksum_status(pseudo + l4_declared, tcp, l4_captured,
+                                           length_known && l4_captured == l4_declared);
     return DecodeStatus::ok;
 }
 

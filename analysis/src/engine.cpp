@@ -36,6 +36,37 @@ std::string_view event_name(const Event& event) noexcept {
     return std::visit(Namer{}, event);
 }
 
+std::string_view close_pattern_name(ClosePattern p) noexcept {
+    switch (p) {
+        case ClosePattern::three_packet: return "three_packet";
+        case ClosePattern::four_packet: return "four_packet";
+        case ClosePattern::simultaneous: return "simultaneous";
+        case ClosePattern::rst: return "rst";
+        case ClosePattern::open: return "open";
+    }
+    return "open";
+}
+
+std::string_view segment_limit_name(SegmentLimit l) noexcept {
+    switch (l) {
+        case SegmentLimit::mss: return "mss";
+        case SegmentLimit::window: return "window";
+        case SegmentLimit::write_end: return "write_end";
+        case SegmentLimit::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+std::string_view checksum_status_name(ChecksumStatus c) noexcept {
+    switch (c) {
+        case ChecksumStatus::valid: return "valid";
+        case ChecksumStatus::invalid: return "invalid";
+        case ChecksumStatus::not_computed: return "not_computed";
+        case ChecksumStatus::unverified: return "unverified";
+    }
+    return "unverified";
+}
+
 std::string to_string(const Endpoint& e) {
     const std::string ip = to_string(e.address);
     return e.address.v6 ? "[" + ip + "]:" + std::to_string(e.port) : ip + ":" + std::to_string(e.port);
@@ -52,6 +83,8 @@ namespace {
 constexpr std::size_t max_deliveries_tracked = 64;
 constexpr std::size_t max_pending_requests = 256;
 constexpr std::size_t max_segments_tracked = 8192;   // server segments remembered for ACK matching
+constexpr std::size_t max_parallel_scan = 256;        // connections compared with a new one
+constexpr std::size_t max_state_changes = 32;         // per side; a connection has about 6
 
 /// RFC 1982 serial-number comparison, as TCP compares sequence numbers (RFC 9293 §3.4).
 bool seq_after_or_equal(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) >= 0; }
@@ -137,6 +170,25 @@ struct Side {
     std::uint64_t gap_bytes = 0;
     DirectionTotals totals;
     HttpStream http;
+    std::vector<StateChange> states;      // every change, from the first frame (capped)
+    TcpState before_peer_fin = TcpState::closed;   // its state when the peer's FIN came
+    std::optional<double> keep_alive_timeout;      // from its last response's Keep-Alive header
+    std::uint32_t data_option_bytes = 0;           // TCP options in its latest data segment
+
+    /// Enters `next` with frame `at` (RFC 9293 transitions only; the callers decide which).
+    void go(TcpState next, std::uint64_t at) {
+        if (next == state) return;
+        state = next;
+        if (states.size() < max_state_changes) states.push_back({next, at});
+    }
+    /// Forgets a state this side passed through within frame `at` without resting in it.
+    void drop_transient(TcpState passed, std::uint64_t at) {
+        for (auto it = states.begin(); it != states.end(); ++it)
+            if (it->state == passed && it->frame == at) {
+                states.erase(it);
+                return;
+            }
+    }
 
     Side(bool requests, const EngineOptions& o) : http(requests, o.max_header_bytes, o.max_headers_kept) {}
 
@@ -221,11 +273,87 @@ struct Connection {
     std::array<std::uint32_t, analysis_flag_count> flag_counts{};
     std::string history;
     std::array<std::uint32_t, 8> history_counts{};   // repeats of t, w, g per direction
+    bool crossed = false;             // the FINs crossed (simultaneous close)
+    bool fin_merged = false;          // the second FIN rode on the ACK of the first
+    std::optional<std::uint32_t> alongside;   // opened while this stream (same client, same server) was open
+    ChecksumCounts checksums;
+    double prev_time = 0.0;           // time of the packet before the current one
 
     explicit Connection(const EngineOptions& o) : client(true, o), server(false, o) {}
     Side& side(Direction d) { return d == Direction::client_to_server ? client : server; }
     Side& peer(Direction d) { return d == Direction::client_to_server ? server : client; }
 };
+
+}  // namespace
+
+namespace {
+
+/// "timeout=5, max=100" → 5 (RFC 2068 §19.7.1.1, still sent by servers for HTTP/1.0 clients).
+std::optional<double> keep_alive_timeout(std::string_view value) {
+    for (std::size_t at = 0; at < value.size();) {
+        std::size_t end = value.find(',', at);
+        if (end == std::string_view::npos) end = value.size();
+        std::string_view item = value.substr(at, end - at);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        if (item.size() > 8 && iequals(item.substr(0, 8), "timeout=")) {
+            double n = 0;
+            bool digits = false;
+            for (char ch : item.substr(8)) {
+                if (ch < '0' || ch > '9') break;
+                n = n * 10 + (ch - '0');
+                digits = true;
+            }
+            if (digits && n <= 86400) return n;
+        }
+        at = end + 1;
+    }
+    return std::nullopt;
+}
+
+/// Content-Range "bytes first-last/complete" (RFC 9110 §14.4); false for any other form.
+bool parse_content_range(std::string_view v, std::uint64_t& first, std::uint64_t& last, std::uint64_t& complete) {
+    if (v.size() < 6 || !iequals(v.substr(0, 6), "bytes ")) return false;
+    v.remove_prefix(6);
+    auto number = [&v](std::uint64_t& out) {
+        out = 0;
+        std::size_t i = 0;
+        for (; i < v.size() && i < 19 && v[i] >= '0' && v[i] <= '9'; ++i) out = out * 10 + static_cast<std::uint64_t>(v[i] - '0');
+        v.remove_prefix(i);
+        return i > 0;
+    };
+    if (!number(first) || v.empty() || v.front() != '-') return false;
+    v.remove_prefix(1);
+    if (!number(last) || v.empty() || v.front() != '/') return false;
+    v.remove_prefix(1);
+    return number(complete) && v.empty() && first <= last;
+}
+
+/// How big `sender`'s segments could be (the receiver's MSS less the options they carry) and
+/// were, and how many an Ethernet link (MTU 1500) would need for `total` bytes.
+SegmentSizing sizing_of(const Connection& c, Direction sender, const std::vector<SegmentRef>& segments,
+                        std::uint64_t total) {
+    const Side& s = sender == Direction::client_to_server ? c.client : c.server;
+    const Side& r = sender == Direction::client_to_server ? c.server : c.client;
+    SegmentSizing z;
+    z.ipv6 = s.endpoint.address.v6;
+    z.ip_header = z.ipv6 ? 40 : 20;
+    z.option_bytes = s.data_option_bytes;
+    if (r.totals.mss) {
+        z.mss_known = true;
+        z.mss = *r.totals.mss;
+        z.largest_ip_packet = z.mss + z.ip_header + 20;
+        z.max_payload = z.mss > z.option_bytes ? z.mss - z.option_bytes : 0;
+    }
+    for (const auto& g : segments)
+        if (g.len > z.largest) {
+            z.largest = g.len;
+            z.largest_frame = g.frame;
+        }
+    z.ethernet_mss = 1500 - z.ip_header - 20;
+    z.ethernet_payload = z.ethernet_mss - z.option_bytes;
+    z.ethernet_segments = (total + z.ethernet_payload - 1) / z.ethernet_payload;
+    return z;
+}
 
 }  // namespace
 
@@ -265,6 +393,15 @@ struct Engine::Impl final : ConnectionHost {
     Timestamp first_ts;
     bool finished = false;
 
+    /// The first FIN's teardown step, held until the next packet shows whether the FINs crossed.
+    struct Held {
+        Teardown event;
+        ConnKey key;
+        TcpState receiver_before;   // the receiver's state before that FIN (if they crossed)
+    };
+    std::optional<Held> held;
+    bool window_full_now = false;   // the current packet filled the receiver's window
+
     // Per-call context.
     const Sink* sink = nullptr;
     std::uint64_t frame = 0;
@@ -285,6 +422,7 @@ struct Engine::Impl final : ConnectionHost {
     }
 
     void process(const Frame& f);
+    void release_held(const TcpSegment* next);
     Connection& lookup(const TcpSegment& seg, bool& created, bool& reused);
     void analyze_packet(Connection& c, const TcpSegment& seg, Direction dir, std::int64_t ts_ns, bool reused);
     void add_history(Connection& c, Direction dir, char letter, bool repeatable = false);
@@ -337,10 +475,17 @@ void Engine::process(const Frame& frame, const Sink& sink) {
     impl_->sink = nullptr;
 }
 
+void Engine::flush(const Sink& sink) {
+    impl_->sink = &sink;
+    impl_->release_held(nullptr);
+    impl_->sink = nullptr;
+}
+
 void Engine::finish(const Sink& sink) {
     if (impl_->finished) return;
     impl_->finished = true;
     impl_->sink = &sink;
+    impl_->release_held(nullptr);
     std::vector<Connection*> open;
     for (auto& [key, conn] : impl_->table)
         if (!conn->ended) open.push_back(conn.get());
@@ -378,6 +523,7 @@ void Engine::Impl::process(const Frame& f) {
         return;
     }
     ++stats.tcp_frames;
+    release_held(&seg);
     // Free idle and long-finished connections, by packet time, about once a second of it.
     if (now - last_expiry >= 1.0 || now < last_expiry) {
         last_expiry = now;
@@ -409,11 +555,37 @@ void Engine::Impl::process(const Frame& f) {
         e.client = c.client.endpoint;
         e.server = c.server.endpoint;
         e.handshake_seen = c.handshake_seen;
+        e.alongside = c.alongside;
         emit(std::move(e));
     }
     const std::int64_t ts_ns = f.ts.sec * 1'000'000'000LL + f.ts.nsec;
     analyze_packet(c, seg, dir, ts_ns, reused);
     on_segment(c, seg, dir);
+}
+
+// Emits the held FIN step. When `next` is the receiver's FIN and does not acknowledge the held
+// one, the FINs crossed: the receiver had not got the first FIN when it sent its own, so it
+// did not enter CLOSE-WAIT with it.
+void Engine::Impl::release_held(const TcpSegment* next) {
+    if (!held) return;
+    Held h = std::move(*held);
+    held.reset();
+    if (next != nullptr && next->has(tcp_flag::fin) && make_key(*next) == h.key) {
+        const auto it = table.find(h.key);
+        if (it != table.end() && it->second->stream == h.event.stream) {
+            const Connection& c = *it->second;
+            const bool from_client =
+                next->src == c.client.endpoint.address && next->src_port == c.client.endpoint.port;
+            const Direction from = from_client ? Direction::client_to_server : Direction::server_to_client;
+            const Side& sender = from == Direction::client_to_server ? c.server : c.client;
+            const bool acks = next->has(tcp_flag::ack) && seq_after_or_equal(next->ack, sender.fin_seq + 1);
+            if (from != h.event.from && !acks) {
+                h.event.crossed = true;
+                (from == Direction::client_to_server ? h.event.client_state : h.event.server_state) = h.receiver_before;
+            }
+        }
+    }
+    emit(std::move(h.event));
 }
 
 void Engine::Impl::add_history(Connection& c, Direction dir, char letter, bool repeatable) {
@@ -433,6 +605,9 @@ void Engine::Impl::add_history(Connection& c, Direction dir, char letter, bool r
 void Engine::Impl::analyze_packet(Connection& c, const TcpSegment& seg, Direction dir, std::int64_t ts_ns, bool reused) {
     const int d = dir == Direction::client_to_server ? 0 : 1;
     PacketAnalysis pa = c.seq.analyze(seg, d, ts_ns, frame, reused);
+    window_full_now = pa.has(AnalysisFlag::window_full);
+    if (!seg.src.v6) ++c.checksums.ipv4[static_cast<std::size_t>(seg.ip_checksum)];
+    ++c.checksums.tcp[static_cast<std::size_t>(seg.tcp_checksum)];
     for (int i = 0; i < analysis_flag_count; ++i)
         if (pa.flags & (1u << i)) ++c.flag_counts[static_cast<std::size_t>(i)];
     if (seg.has(tcp_flag::syn)) add_history(c, dir, seg.has(tcp_flag::ack) ? 'h' : 's');
@@ -460,6 +635,9 @@ void Engine::Impl::analyze_packet(Connection& c, const TcpSegment& seg, Directio
     e.len = seg.payload_len;
     e.next_seq_rel = e.seq_rel + seg.payload_len + ((seg.has(tcp_flag::syn) || seg.has(tcp_flag::fin)) ? 1u : 0u);
     e.window_raw = seg.window;
+    e.ip_checksum = seg.ip_checksum;
+    e.tcp_checksum = seg.tcp_checksum;
+    e.option_bytes = seg.option_bytes;
     e.ts_val = seg.options.ts_val;
     e.ts_ecr = seg.options.ts_ecr;
     e.analysis = std::move(pa);
@@ -510,10 +688,21 @@ Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created, bool& reu
     c.server.endpoint = src_is_client ? dst : src;
     if (!c.handshake_seen) {
         // Picked up mid-stream: infer ESTABLISHED and number bytes from the first one seen.
-        c.client.state = TcpState::established;
-        c.server.state = TcpState::established;
+        c.client.go(TcpState::established, frame);
+        c.server.go(TcpState::established, frame);
     } else {
-        c.server.state = TcpState::listen;
+        c.client.states.push_back({TcpState::closed, frame});
+        c.server.go(TcpState::listen, frame);
+    }
+    // Browsers open a few connections to one server in parallel: is another still open? (Only
+    // looked for in captures of a lab's size; a large table is not scanned per connection.)
+    if (table.size() <= max_parallel_scan) {
+        for (const auto& [other_key, other] : table)
+            if (!other->ended && other->client.endpoint.address == c.client.endpoint.address &&
+                other->server.endpoint.address == c.server.endpoint.address &&
+                other->server.endpoint.port == c.server.endpoint.port &&
+                (!c.alongside || other->stream > *c.alongside))
+                c.alongside = other->stream;
     }
     ++stats.connections;
     created = true;
@@ -565,9 +754,16 @@ void Engine::Impl::evict_if_full() {
 void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction dir) {
     Side& s = c.side(dir);
     Side& r = c.peer(dir);
+    c.prev_time = c.last_time;
     c.last_time = now;
     ++s.totals.packets;
     s.totals.bytes += seg.payload_len;
+    if (seg.payload_len > s.totals.largest_segment) {
+        s.totals.largest_segment = seg.payload_len;
+        s.totals.largest_frame = frame;
+    }
+    if (seg.options.ts_val && !seg.has(tcp_flag::syn)) s.totals.timestamps = true;
+    if (seg.payload_len > 0) s.data_option_bytes = seg.option_bytes;
     stats.payload_bytes += seg.payload_len;
     if (c.ended) {
         // Late packets of a finished connection are counted; a late RST is still shown (a
@@ -614,8 +810,8 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         e.server_state_before = server_before;
         emit(std::move(e));
         if (seg.payload_len > 0) deliver(c, dir, seg);
-        c.client.state = TcpState::closed;
-        c.server.state = TcpState::closed;
+        c.client.go(TcpState::closed, frame);
+        c.server.go(TcpState::closed, frame);
         c.reset = true;
         if (!c.closed_first) c.closed_first = dir;
         end_connection(c, CloseKind::rst);
@@ -630,6 +826,7 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         e.ack_raw = seg.has(tcp_flag::ack) ? seg.ack : 0;
         e.window = seg.window;
         e.mss = seg.options.mss;
+        if (seg.options.mss) s.totals.mss = seg.options.mss;
         e.wscale = seg.options.wscale;
         e.sack_perm = seg.options.sack_permitted;
         e.timestamps = seg.options.ts_val.has_value();
@@ -645,18 +842,18 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
             if (first_syn) {
                 // Simultaneous open (RFC 9293 §3.5, figure 8): both sides sent a SYN; each
                 // that receives the other's SYN in SYN-SENT moves to SYN-RECEIVED.
-                s.state = r.state == TcpState::syn_sent ? TcpState::syn_received : TcpState::syn_sent;
-                if (r.state == TcpState::syn_sent) r.state = TcpState::syn_received;
+                s.go(r.state == TcpState::syn_sent ? TcpState::syn_received : TcpState::syn_sent, frame);
+                if (r.state == TcpState::syn_sent) r.go(TcpState::syn_received, frame);
             }
             c.handshake_step = std::max(c.handshake_step, 1);
         } else {
             e.step = 2;
-            if (first_syn) s.state = TcpState::syn_received;
+            if (first_syn) s.go(TcpState::syn_received, frame);
             if (!r.base_known) r.set_base(seg.ack - 1);
             e.peer_isn = r.isn;
             e.ack_is_peer_isn_plus_1 = seg.ack == r.isn + 1;
             if ((r.state == TcpState::syn_sent || r.state == TcpState::syn_received) && e.ack_is_peer_isn_plus_1)
-                r.state = TcpState::established;
+                r.go(TcpState::established, frame);
             c.handshake_step = std::max(c.handshake_step, 2);
         }
         e.seq_rel = s.rel(seg.seq);
@@ -669,7 +866,7 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     bool acks_fin = false;
     if (seg.has(tcp_flag::ack) && !seg.has(tcp_flag::syn)) {
         if (r.state == TcpState::syn_received && seg.ack == r.isn + 1) {
-            r.state = TcpState::established;
+            r.go(TcpState::established, frame);
             if (c.handshake_step == 2 && dir == Direction::client_to_server) {
                 c.handshake_step = 3;
                 Handshake e = make<Handshake>(c);
@@ -692,9 +889,9 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
             r.fin_acked = true;
             acks_fin = true;
             switch (r.state) {
-                case TcpState::fin_wait_1: r.state = TcpState::fin_wait_2; break;
-                case TcpState::closing: r.state = TcpState::time_wait; break;
-                case TcpState::last_ack: r.state = TcpState::closed; break;
+                case TcpState::fin_wait_1: r.go(TcpState::fin_wait_2, frame); break;
+                case TcpState::closing: r.go(TcpState::time_wait, frame); break;
+                case TcpState::last_ack: r.go(TcpState::closed, frame); break;
                 default: break;
             }
         }
@@ -704,6 +901,7 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     if (seg.payload_len > 0) deliver(c, dir, seg);
 
     bool new_fin = false;
+    bool crossing = false;
     if (seg.has(tcp_flag::fin) && !s.fin_sent) {
         new_fin = true;
         s.fin_sent = true;
@@ -712,35 +910,73 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
         s.fin_frame = frame;
         s.fin_time = now;
         if (!c.closed_first) c.closed_first = dir;
+        // A FIN that does not acknowledge the peer's earlier FIN crossed it on the way: its
+        // sender had not received the peer's FIN when it sent its own, so it never was in
+        // CLOSE-WAIT (RFC 9293 §3.6, figure 13: simultaneous close).
+        crossing = r.fin_sent && !r.fin_acked && s.state == TcpState::close_wait;
+        if (crossing) {
+            c.crossed = true;
+            s.drop_transient(TcpState::close_wait, r.fin_frame);
+            s.state = s.before_peer_fin;
+        }
         // Sender: RFC 9293 §3.6 — ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK.
         switch (s.state) {
-            case TcpState::close_wait:
-                // A FIN that does not acknowledge the peer's FIN crossed it on the way: a
-                // simultaneous close (RFC 9293 §3.6, figure 13), both sides go to CLOSING.
-                s.state = (r.fin_sent && !r.fin_acked) ? TcpState::closing : TcpState::last_ack;
-                break;
+            case TcpState::close_wait: s.go(TcpState::last_ack, frame); break;
             case TcpState::established:
             case TcpState::syn_received:
-            case TcpState::syn_sent: s.state = TcpState::fin_wait_1; break;
+            case TcpState::syn_sent: s.go(TcpState::fin_wait_1, frame); break;
             default: break;
         }
+        // Crossed: the peer's FIN reaches it in FIN-WAIT-1 → CLOSING.
+        if (crossing && s.state == TcpState::fin_wait_1) s.go(TcpState::closing, frame);
         // Receiver: ESTABLISHED → CLOSE-WAIT; FIN-WAIT-1 (own FIN not yet acked) → CLOSING;
         // FIN-WAIT-2 → TIME-WAIT.
         switch (r.state) {
             case TcpState::established:
-            case TcpState::syn_received: r.state = TcpState::close_wait; break;
-            case TcpState::fin_wait_1: r.state = TcpState::closing; break;
-            case TcpState::fin_wait_2: r.state = TcpState::time_wait; break;
+            case TcpState::syn_received:
+                r.before_peer_fin = r.state;
+                r.go(TcpState::close_wait, frame);
+                break;
+            case TcpState::fin_wait_1: r.go(TcpState::closing, frame); break;
+            case TcpState::fin_wait_2: r.go(TcpState::time_wait, frame); break;
             default: break;
+        }
+        // The second FIN rides on the ACK of the first: its receiver goes FIN-WAIT-1 →
+        // TIME-WAIT within this one packet, never resting in FIN-WAIT-2.
+        if (acks_fin) {
+            c.fin_merged = true;
+            r.drop_transient(TcpState::fin_wait_2, frame);
         }
         if (s.next_offset >= s.fin_offset && s.ooo.empty()) s.http.eof(frame, listener(c, dir));
     }
 
     if (new_fin || (acks_fin && c.teardown_step > 0)) {
+        const bool first_fin = new_fin && !r.fin_sent;
         Teardown e = teardown_step(c, seg, dir);
         e.fin = new_fin;
         e.acks_fin = acks_fin;
-        emit(std::move(e));
+        e.crossed = crossing;
+        e.merged_with_ack = new_fin && acks_fin;
+        e.skips_fin_wait_2 = e.merged_with_ack && r.state == TcpState::time_wait;
+        if (c.client.state == TcpState::time_wait && client_before != TcpState::time_wait)
+            e.enters_time_wait = Direction::client_to_server;
+        else if (c.server.state == TcpState::time_wait && server_before != TcpState::time_wait)
+            e.enters_time_wait = Direction::server_to_client;
+        if (new_fin && r.fin_sent) e.after_peer_fin = now - r.fin_time;
+        if (first_fin) {
+            e.idle_before = now - c.prev_time;
+            e.keep_alive_timeout = s.keep_alive_timeout;
+            // A server that closes after the idle time it announced (Keep-Alive: timeout=N).
+            e.idle_close = seg.payload_len == 0 && s.keep_alive_timeout &&
+                           *e.idle_before >= *s.keep_alive_timeout * 0.9 &&
+                           *e.idle_before <= *s.keep_alive_timeout + 1.0;
+        }
+        if (first_fin && r.state == TcpState::close_wait) {
+            // Whether the FINs crossed shows only in the next packet: hold this one until then.
+            held = Held{std::move(e), make_key(seg), r.before_peer_fin};
+        } else {
+            emit(std::move(e));
+        }
     }
 
     auto done = [](const Side& x) { return x.state == TcpState::closed || x.state == TcpState::time_wait; };
@@ -802,7 +1038,14 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
     Side& s = c.side(dir);
     const std::uint32_t data_seq = seg.seq + (seg.has(tcp_flag::syn) ? 1u : 0u);
     const std::int64_t start = s.offset_of(data_seq);
-    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len, seg.flags, now};
+    // What ended this segment here: the receiver's MSS (less the options it carries), the
+    // receiver's window, or the end of one write by the sender (PSH).
+    SegmentLimit limit = SegmentLimit::unknown;
+    const auto& receiver_mss = c.peer(dir).totals.mss;
+    if (receiver_mss && seg.payload_len + seg.option_bytes >= *receiver_mss) limit = SegmentLimit::mss;
+    else if (window_full_now) limit = SegmentLimit::window;
+    else if (seg.has(tcp_flag::psh)) limit = SegmentLimit::write_end;
+    const SegmentOrigin origin{frame, s.rel(data_seq), seg.payload_len, seg.flags, now, limit};
     std::span<const std::uint8_t> data = seg.payload;
     const std::uint32_t missing = seg.missing();
     std::int64_t offset = start;
@@ -966,6 +1209,34 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
             e.multipart_byteranges = h.value.size() >= 20 && iequals(h.value.substr(0, 20), "multipart/byteranges");
         }
     }
+    if (const auto& cr = e.content_range) {
+        std::uint64_t first = 0, last = 0, complete = 0;
+        if (parse_content_range(*cr, first, last, complete)) {
+            e.range_first = first;
+            e.range_last = last;
+            e.range_complete = complete;
+            e.range_whole_file = first == 0 && last + 1 == complete;
+        }
+    }
+    for (const auto& h : m.headers)
+        if (iequals(h.name, "Keep-Alive")) {
+            e.keep_alive_timeout = keep_alive_timeout(h.value);
+            c.side(dir).keep_alive_timeout = e.keep_alive_timeout;
+        }
+    for (const auto& g : m.segments) {
+        if (g.flags & tcp_flag::psh) ++e.psh_segments;
+        switch (g.limit) {
+            case SegmentLimit::mss: ++e.ended_by_mss; break;
+            case SegmentLimit::window: ++e.ended_by_window; break;
+            case SegmentLimit::write_end: ++e.ended_by_write; break;
+            case SegmentLimit::unknown: break;
+        }
+    }
+    e.sizing = sizing_of(c, dir, m.segments, m.header_bytes + m.body_bytes);
+    if (!m.complete) {
+        e.cut_by_reset = c.reset;
+        if (m.content_length && *m.content_length > m.body_bytes) e.bytes_missing = *m.content_length - m.body_bytes;
+    }
     e.headers = std::move(m.headers);
     e.segments = m.segments;
     // RFC 9112 §9.3.2: responses answer requests in the order they were sent; an interim
@@ -1025,6 +1296,18 @@ void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     e.history = c.history;
     e.analysis_counts = c.flag_counts;
     e.initial_rtt = c.seq.initial_rtt();
+    e.teardown_packets = static_cast<std::uint32_t>(c.teardown_step);
+    if (kind == CloseKind::rst) e.close_pattern = ClosePattern::rst;
+    else if (kind == CloseKind::open || !c.client.fin_sent || !c.server.fin_sent) e.close_pattern = ClosePattern::open;
+    else if (c.crossed) e.close_pattern = ClosePattern::simultaneous;
+    else if (c.fin_merged) e.close_pattern = ClosePattern::three_packet;
+    else e.close_pattern = ClosePattern::four_packet;
+    e.client_states = c.client.states;
+    e.server_states = c.server.states;
+    e.checksums = c.checksums;
+    e.unused = c.request_count == 0 && c.client.totals.bytes == 0;
+    e.preconnect = e.unused && c.handshake_seen && c.alongside.has_value();
+    e.alongside = c.alongside;
     // Free the per-connection buffers now; the entry stays to absorb late packets.
     c.client.ooo.clear();
     c.server.ooo.clear();

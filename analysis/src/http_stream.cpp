@@ -175,7 +175,7 @@ struct HttpStream::Impl {
     void add_origin(const SegmentOrigin& origin) {
         auto& segs = parser->message.segments;
         if (!segs.empty() && segs.back().frame == origin.frame) return;
-        segs.push_back(SegmentRef{origin.frame, origin.seq_rel, origin.len, 0, origin.flags, origin.time});
+        segs.push_back(SegmentRef{origin.frame, origin.seq_rel, origin.len, 0, origin.flags, origin.time, origin.limit});
     }
 
     void finish(HttpListener& listener, std::uint64_t frame, bool complete) {

@@ -5,7 +5,6 @@
 #include "labtool/analysis/seq_analysis.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
 namespace labtool::analysis {
@@ -20,12 +19,7 @@ constexpr std::int64_t fast_retransmission_window_ns = 20'000'000;   // 20 ms af
 constexpr std::int64_t default_ooo_threshold_ns = 3'000'000;         // 3 ms when no initial RTT is known
 constexpr std::size_t sack_blocks_for_bif = 3;              // Wireshark keeps blocks 1..3 for BiF
 
-std::string num(std::uint64_t v) { return std::to_string(v); }
-std::string ms(std::int64_t ns) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f ms", static_cast<double>(ns) / 1e6);
-    return buf;
-}
+double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 constexpr std::string_view flag_names[analysis_flag_count] = {
     "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order", "lost_segment",
@@ -59,9 +53,9 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     const bool has_ack = seg.has(tcp_flag::ack);
     const bool syn_fin_rst = syn || fin || rst;
 
-    auto set = [&pa](AnalysisFlag f, std::string rule) {
-        pa.flags |= static_cast<std::uint32_t>(f);
-        pa.rules.emplace_back(f, std::move(rule));
+    auto set = [&pa](const AnalysisRule& rule) {
+        pa.flags |= static_cast<std::uint32_t>(rule.flag);
+        pa.rules.push_back(rule);
     };
     auto rel = [](const Flow& f, std::uint32_t v) { return v - f.base_seq; };
 
@@ -72,7 +66,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     if (fin) completeness_ |= 16;
     if (rst) completeness_ |= 32;
 
-    if (reused_ports) set(AnalysisFlag::reused_ports, "SYN with a new ISN on the ports of an earlier connection");
+    if (reused_ports) set({.flag = AnalysisFlag::reused_ports, .seq = rel(fwd, seq)});
 
     // Window scaling (RFC 7323 §2.2): only in SYNs, used only if both SYNs carry it.
     if (syn) {
@@ -112,18 +106,17 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     bool done_fwd = false;
     // ZERO WINDOW PROBE: one byte at the next expected seq while the peer's window is 0.
     if (seglen == 1 && seq == fwd.nextseq && rev.window == 0) {
-        set(AnalysisFlag::zero_window_probe,
-            "len 1 at seq " + num(rel(fwd, seq)) + " = next expected, peer window 0");
+        set({.flag = AnalysisFlag::zero_window_probe, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq), .len = seglen,
+             .peer_window = rev.window});
         done_fwd = true;
     }
     if (!done_fwd) {
         // ZERO WINDOW: window 0 on a segment without SYN/FIN/RST.
-        if (window == 0 && !syn_fin_rst) set(AnalysisFlag::zero_window, "window 0");
+        if (window == 0 && !syn_fin_rst) set({.flag = AnalysisFlag::zero_window, .window = window});
         // LOST SEGMENT: seq beyond the highest next seq seen: something before it was not captured.
         if (fwd.nextseq != 0 && gt_seq(seq, fwd.nextseq) && !rst) {
-            set(AnalysisFlag::lost_segment, "seq " + num(rel(fwd, seq)) + " > next expected " +
-                                                num(rel(fwd, fwd.nextseq)) + " (" + num(seq - fwd.nextseq) +
-                                                " bytes not captured)");
+            set({.flag = AnalysisFlag::lost_segment, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq),
+                 .len = seglen, .bytes = seq - fwd.nextseq});
             fwd.valid_bif = false;
         }
         // KEEP ALIVE: 0 or 1 byte starting one before the next expected seq.
@@ -132,40 +125,38 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         // is 0 it is a zero-window probe, and labtool says so.
         if (seglen <= 1 && seq == fwd.nextseq - 1 && !syn_fin_rst) {
             if (rev.window == 0 && fwd.window_seen && rev.window_seen)
-                set(AnalysisFlag::zero_window_probe, "len " + num(seglen) + " at seq " + num(rel(fwd, seq)) +
-                                                         " = next expected " + num(rel(fwd, fwd.nextseq)) +
-                                                         " - 1 while the peer's window is 0 (Linux probe)");
+                set({.flag = AnalysisFlag::zero_window_probe, .variant = 1, .seq = rel(fwd, seq),
+                     .next = rel(fwd, fwd.nextseq), .len = seglen, .peer_window = rev.window});
             else
-                set(AnalysisFlag::keep_alive, "len " + num(seglen) + " at seq " + num(rel(fwd, seq)) +
-                                                  " = next expected " + num(rel(fwd, fwd.nextseq)) + " - 1");
+                set({.flag = AnalysisFlag::keep_alive, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq), .len = seglen});
         }
         // WINDOW UPDATE: no data, same seq/ack as before, new window.
         if (seglen == 0 && window != 0 && window != fwd.window && seq == fwd.nextseq && ack == fwd.lastack &&
             !syn_fin_rst)
-            set(AnalysisFlag::window_update,
-                "len 0, seq and ack unchanged, window " + num(fwd.window) + " -> " + num(window));
+            set({.flag = AnalysisFlag::window_update, .seq = rel(fwd, seq), .len = seglen, .ack = rel(rev, ack),
+                 .window = window, .old_window = fwd.window});
         // WINDOW FULL: the data reaches exactly the right edge of the peer's advertised window.
         if (seglen > 0 && rev.win_scale != -1 && !syn_fin_rst) {
             const int shift = rev.is_first_ack ? 0 : (rev.win_scale == -2 ? 0 : rev.win_scale);
             const std::uint32_t edge = rev.lastack + (rev.window << shift);
             if (seq + seglen == edge)
-                set(AnalysisFlag::window_full,
-                    "seq " + num(rel(fwd, seq)) + " + len " + num(seglen) + " = peer ack " + num(rel(fwd, rev.lastack)) +
-                        " + peer window " + num(static_cast<std::uint64_t>(rev.window) << shift));
+                set({.flag = AnalysisFlag::window_full, .seq = rel(fwd, seq), .len = seglen,
+                     .peer_ack = rel(fwd, rev.lastack), .peer_window = static_cast<std::uint64_t>(rev.window) << shift});
         }
         const bool repeats = seglen == 0 && window == fwd.window && seq == fwd.nextseq && ack == fwd.lastack &&
                              !syn_fin_rst;
         // KEEP ALIVE ACK: repeats the previous ACK, answering a keep-alive.
         if (repeats && window != 0 &&
             (rev.lastsegmentflags & static_cast<std::uint32_t>(AnalysisFlag::keep_alive)) != 0) {
-            set(AnalysisFlag::keep_alive_ack, "len 0, repeats ack " + num(rel(rev, ack)) + " after the peer's keep-alive");
+            set({.flag = AnalysisFlag::keep_alive_ack, .seq = rel(fwd, seq), .len = seglen, .ack = rel(rev, ack),
+                 .window = window});
             done_fwd = true;
         }
         // ZERO WINDOW PROBE ACK: repeats the previous ACK and window 0 after a probe.
         if (!done_fwd && repeats && window == 0 &&
             (rev.lastsegmentflags & static_cast<std::uint32_t>(AnalysisFlag::zero_window_probe)) != 0) {
-            set(AnalysisFlag::zero_window_probe_ack,
-                "len 0, window 0, repeats ack " + num(rel(rev, ack)) + " after the peer's probe");
+            set({.flag = AnalysisFlag::zero_window_probe_ack, .seq = rel(fwd, seq), .len = seglen,
+                 .ack = rel(rev, ack), .window = window});
             done_fwd = true;
         }
         // DUPLICATE ACK: no data, same seq/ack/window as the previous segment.
@@ -173,9 +164,8 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             ++fwd.dupacknum;
             pa.dup_ack_num = static_cast<std::uint32_t>(fwd.dupacknum);
             pa.dup_ack_frame = fwd.lastnondupack;
-            set(AnalysisFlag::duplicate_ack, "len 0, ack " + num(rel(rev, ack)) + " and window " + num(window) +
-                                                 " as in frame " + num(fwd.lastnondupack) + " (#" +
-                                                 num(static_cast<std::uint64_t>(fwd.dupacknum)) + ")");
+            set({.flag = AnalysisFlag::duplicate_ack, .seq = rel(fwd, seq), .len = seglen, .ack = rel(rev, ack),
+                 .window = window, .frame = fwd.lastnondupack, .count = static_cast<std::uint64_t>(fwd.dupacknum)});
         }
     }
     // finished_fwd: a new ack number resets the duplicate counting.
@@ -188,8 +178,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     // "highest seq to be acked" moves to its next seq, so one hole is reported once per jump
     // (tshark 4.0's rule, checked on lossy captures).
     if (rev.maxseqtobeacked != 0 && gt_seq(ack, rev.maxseqtobeacked) && has_ack) {
-        set(AnalysisFlag::ack_lost_segment,
-            "ack " + num(rel(rev, ack)) + " > highest peer seq seen " + num(rel(rev, rev.maxseqtobeacked)));
+        set({.flag = AnalysisFlag::ack_lost_segment, .ack = rel(rev, ack), .highest = rel(rev, rev.maxseqtobeacked)});
         rev.maxseqtobeacked = rev.nextseq;
     }
 
@@ -201,8 +190,8 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         if (seglen > 1 && fwd.nextseq - 1 == seq) seq_not_advanced = false;
         bool classified = false;
         if (seglen > 0 && rev.lastack != 0 && le_seq(seq + seglen, rev.lastack)) {
-            set(AnalysisFlag::spurious_retransmission, "seq " + num(rel(fwd, seq)) + " + len " + num(seglen) +
-                                                           " <= peer ack " + num(rel(fwd, rev.lastack)));
+            set({.flag = AnalysisFlag::spurious_retransmission, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq),
+                 .len = seglen, .peer_ack = rel(fwd, rev.lastack)});
             // A spurious or fast retransmission is also a retransmission (tcp.analysis.retransmission).
             pa.flags |= static_cast<std::uint32_t>(AnalysisFlag::retransmission);
             classified = true;
@@ -213,9 +202,9 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             // negative interval never counts as "within".
             if (seq_not_advanced && rev.dupacknum >= 2 && rev.lastack == seq && since_dup >= 0 &&
                 since_dup < fast_retransmission_window_ns) {
-                set(AnalysisFlag::fast_retransmission,
-                    "seq " + num(rel(fwd, seq)) + " = ack of " + num(static_cast<std::uint64_t>(rev.dupacknum)) +
-                        " duplicate ACKs, " + ms(since_dup) + " after the last (< 20 ms)");
+                set({.flag = AnalysisFlag::fast_retransmission, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq),
+                     .len = seglen, .count = static_cast<std::uint64_t>(rev.dupacknum), .peer_ack = rel(fwd, rev.lastack),
+                     .ms = ms(since_dup), .limit_ms = ms(fast_retransmission_window_ns)});
                 pa.flags |= static_cast<std::uint32_t>(AnalysisFlag::retransmission);
                 classified = true;
             }
@@ -225,15 +214,13 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             const std::int64_t threshold = first_rtt_ != 0 ? first_rtt_ : default_ooo_threshold_ns;
             const std::uint32_t end = seq + seglen + ((syn || fin) ? 1u : 0u);
             if (seq_not_advanced && since_next >= 0 && since_next < threshold && fwd.nextseq != end) {
-                set(AnalysisFlag::out_of_order, "seq " + num(rel(fwd, seq)) + " < next expected " +
-                                                    num(rel(fwd, fwd.nextseq)) + ", " + ms(since_next) +
-                                                    " after it (< " + ms(threshold) + ")");
+                set({.flag = AnalysisFlag::out_of_order, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq),
+                     .len = seglen, .ms = ms(since_next), .limit_ms = ms(threshold)});
                 classified = true;
             }
         }
         if (!classified && seq_not_advanced)
-            set(AnalysisFlag::retransmission,
-                "seq " + num(rel(fwd, seq)) + " < next expected " + num(rel(fwd, fwd.nextseq)));
+            set({.flag = AnalysisFlag::retransmission, .seq = rel(fwd, seq), .next = rel(fwd, fwd.nextseq), .len = seglen});
     }
 
     // Remember this segment until it is acknowledged.

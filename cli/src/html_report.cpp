@@ -1,7 +1,7 @@
 // The HTML report: one self-contained page (inline CSS, inline SVG, a few lines of inline script
 // that open a packet's details when its arrow is clicked; nothing is loaded from anywhere) that a
 // student can open offline or paste into a lab report. Per connection: a ladder (sequence) diagram
-// with one lane per role ("browser :52126", "labtool :3000"; never one lane for 127.0.0.1), one
+// with one lane per role ("client :52126", "labtool :3000"; never one lane for 127.0.0.1), one
 // arrow per packet labelled with its flags and relative numbers, the TCP state each side enters
 // written beside its lane; then the HTTP exchanges, each side's state timeline and every drawn
 // packet's fields in <details>. All text comes from the catalogues (messages.cpp) and every string
@@ -186,8 +186,6 @@ struct Conn {
     std::map<std::uint64_t, std::vector<Annotation>> annotations;
     std::optional<a::ConnectionEnd> end;
     std::vector<std::string> notes;
-    int teardown_packets = 0;
-    std::optional<bool> browser;             // from its requests' User-Agent; none: no request
     std::optional<std::string> server_product;   // from its responses' Server header
 };
 
@@ -362,7 +360,6 @@ private:
 
     void collect(const a::Teardown& e) {
         Conn& c = conn(e.stream);
-        if (!e.after_end) ++c.teardown_packets;  // the close itself: 3 or 4 packets
         mark(c, {e.frame, e.time, e.client_state, e.server_state});
         if (e.after_end && c.drawn) note(c, late_teardown_text(lang_, e));
     }
@@ -381,8 +378,6 @@ private:
 
     void collect(const a::HttpRequest& e) {
         Conn& c = conn(e.stream);
-        if (const auto ua = header(e.headers, "User-Agent"); ua && !c.browser.value_or(false))
-            c.browser = ua->find("Mozilla/") != std::string::npos;
         if (!c.drawn) return;
         Exchange* found = exchange(c, e.index);
         if (found == nullptr) {
@@ -452,25 +447,10 @@ private:
 
     // ---- writing ----
 
-    /// "browser :52126", "labtool :3000". A connection without requests (a preconnect) takes the
-    /// roles its siblings (same client address, same server) showed, when they agree.
+    /// "client :52126", "labtool :3000": named as in the terminal ladder (explain.hpp); the
+    /// server's lane by its Server header when one of its responses had one.
     [[nodiscard]] std::string lane_name(const Conn& c, bool client) const {
-        if (client) {
-            std::optional<bool> browser = c.browser;
-            if (!browser) {
-                for (const auto& [stream, o] : conns_) {
-                    if (!o.browser || o.client.address != c.client.address || o.server.port != c.server.port ||
-                        o.server.address != c.server.address)
-                        continue;
-                    if (browser && *browser != *o.browser) {
-                        browser.reset();
-                        break;
-                    }
-                    browser = o.browser;
-                }
-            }
-            return T(browser.value_or(false) ? Msg::rep_lane_browser : Msg::side_client) + " :" + std::to_string(c.client.port);
-        }
+        if (client) return cli::lane_name(lang_, a::Direction::client_to_server, c.client.port, "");
         std::optional<std::string> product = c.server_product;
         if (!product)
             for (const auto& [stream, o] : conns_)
@@ -478,18 +458,11 @@ private:
                     product = o.server_product;
                     break;
                 }
-        return product.value_or(T(Msg::side_server)) + " :" + std::to_string(c.server.port);
+        return cli::lane_name(lang_, a::Direction::server_to_client, c.server.port, product.value_or(T(Msg::side_server)));
     }
 
     [[nodiscard]] std::string closed_text(const Conn& c) const {
-        if (!c.end) return T(Msg::close_open);
-        const std::string first = c.end->closed_first ? side(*c.end->closed_first) : std::string("?");
-        switch (c.end->close_kind) {
-            case a::CloseKind::fin: return T(Msg::close_by_fin, fmt::arg("side", first));
-            case a::CloseKind::rst: return T(Msg::close_by_rst, fmt::arg("side", first));
-            case a::CloseKind::open: break;
-        }
-        return T(Msg::close_open);
+        return c.end ? close_cell_text(lang_, *c.end) : T(Msg::close_open);
     }
 
     void write_document(std::string& h, const RunSummary& s) const {
@@ -513,7 +486,7 @@ private:
         }
         for (const auto& fc : file_comments_) h += "<p class=\"muted\">" + H(Msg::comment_file, fmt::arg("text", fc)) + "</p>\n";
         if (s.warning) h += "<p class=\"warn\">" + H(Msg::sum_warning, fmt::arg("text", *s.warning)) + "</p>\n";
-        h += "<p class=\"hint\">" + H(Msg::checksum_note) + "</p>\n</header>\n";
+        h += "</header>\n";
 
         write_connection_table(h);
         for (const auto& [stream, c] : conns_)
@@ -567,25 +540,23 @@ private:
         std::vector<std::string> notes;
         if (!c.handshake_seen) notes.push_back(T(Msg::conn_midstream));
         if (c.end) {
-            const std::string first = c.end->closed_first ? side(*c.end->closed_first) : std::string("?");
-            std::string how;
-            switch (c.end->close_kind) {
-                case a::CloseKind::fin: how = T(Msg::end_fin, fmt::arg("side", first)); break;
-                case a::CloseKind::rst: how = T(Msg::end_rst, fmt::arg("side", first)); break;
-                case a::CloseKind::open: how = T(Msg::end_open); break;
-            }
-            notes.push_back(T(Msg::end_line, fmt::arg("how", how), fmt::arg("requests", c.end->requests),
+            notes.push_back(T(Msg::end_line, fmt::arg("how", close_how_text(lang_, *c.end)), fmt::arg("requests", c.end->requests),
                               fmt::arg("responses", c.end->responses), fmt::arg("cp", c.end->client_to_server.packets),
                               fmt::arg("cb", c.end->client_to_server.bytes), fmt::arg("sp", c.end->server_to_client.packets),
                               fmt::arg("sb", c.end->server_to_client.bytes),
                               fmt::arg("duration", fmt::format("{:.3f}", c.end->duration)),
                               fmt::arg("cs", state(c.end->client_state)), fmt::arg("ss", state(c.end->server_state))));
-            if (c.end->close_kind == a::CloseKind::fin && c.teardown_packets == 3) notes.push_back(T(Msg::td_three));
-            if (c.end->close_kind == a::CloseKind::fin && c.teardown_packets == 4) notes.push_back(T(Msg::td_four));
-            if (c.end->client_state == a::TcpState::time_wait || c.end->server_state == a::TcpState::time_wait)
-                notes.push_back(T(Msg::td_time_wait));
-            if (c.end->requests == 0 && c.end->handshake_seen && c.end->client_to_server.bytes == 0)
-                notes.push_back(T(Msg::end_preconnect));
+            if (auto pattern = close_pattern_text(lang_, *c.end)) notes.push_back(*pattern);
+            for (const auto d : {a::Direction::client_to_server, a::Direction::server_to_client})
+                if ((d == a::Direction::client_to_server ? c.end->client_state : c.end->server_state) == a::TcpState::time_wait)
+                    notes.push_back(T(Msg::td_time_wait, fmt::arg("side", side(d))));
+            if (c.end->preconnect && c.end->alongside) notes.push_back(T(Msg::end_preconnect, fmt::arg("other", *c.end->alongside)));
+            else if (c.end->unused && c.end->handshake_seen) notes.push_back(T(Msg::end_unused));
+            const ChecksumText chk = checksum_text(lang_, c.end->checksums, c.client.address.v6);
+            if (!chk.line.empty()) {
+                notes.push_back(chk.line);
+                for (const auto& [key, text] : chk.explanations) notes.push_back(text);
+            }
         }
         notes.insert(notes.end(), c.notes.begin(), c.notes.end());
         if (!notes.empty()) {
@@ -902,8 +873,9 @@ private:
                 field(h, Msg::rep_f_acks,
                       H(Msg::pkt_acks, fmt::arg("frame", pa.acks_frame), fmt::arg("ms", fmt::format("{:.3f}", pa.ack_rtt.value_or(0) * 1e3))));
             std::string flags;
-            for (const auto& [flag, rule] : pa.rules)
-                flags += "<div>⚑ " + H(Msg::pkt_flag, fmt::arg("flag", a::analysis_flag_name(flag_index(flag))), fmt::arg("rule", rule)) + "</div>";
+            for (const auto& rule : pa.rules)
+                flags += "<div>⚑ " + H(Msg::pkt_flag, fmt::arg("flag", flag_label(lang_, flag_index(rule.flag))),
+                                       fmt::arg("rule", rule_text(lang_, rule))) + "</div>";
             field(h, Msg::rep_f_analysis, flags.empty() ? H(Msg::rep_none) : flags);
             if (!pa.sack.empty()) {
                 const std::uint32_t base = p.ack_raw - p.ack_rel;

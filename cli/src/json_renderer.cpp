@@ -1,4 +1,5 @@
 // JSON lines: one object per event, field names documented in the README's schema section.
+#include "explain.hpp"
 #include "renderer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -36,10 +37,27 @@ json segments_json(const std::vector<a::SegmentRef>& segs, bool with_ack) {
     json list = json::array();
     for (const auto& s : segs) {
         json j{{"frame", s.frame}, {"seq", s.seq_rel}, {"len", s.len}};
+        if (!with_ack) {
+            j["psh"] = (s.flags & a::tcp_flag::psh) != 0;
+            j["limit"] = a::segment_limit_name(s.limit);
+        }
         if (with_ack) j["acked_by"] = s.acked_by ? json(s.acked_by) : json(nullptr);
         list.push_back(std::move(j));
     }
     return list;
+}
+
+json states_json(const std::vector<a::StateChange>& states) {
+    json list = json::array();
+    for (const auto& s : states) list.push_back({{"state", std::string(a::state_name(s.state))}, {"frame", s.frame}});
+    return list;
+}
+
+json checksum_json(const std::array<std::uint32_t, a::checksum_status_count>& counts) {
+    json j = json::object();
+    for (int i = 0; i < a::checksum_status_count; ++i)
+        j[std::string(a::checksum_status_name(static_cast<a::ChecksumStatus>(i)))] = counts[static_cast<std::size_t>(i)];
+    return j;
 }
 
 json frames_json(const std::vector<a::SegmentRef>& segs) {
@@ -110,12 +128,8 @@ private:
         json rules = json::object();
         for (int i = 0; i < a::analysis_flag_count; ++i)
             if (pa.flags & (1u << i)) flags.push_back(a::analysis_flag_name(i));
-        for (const auto& [flag, rule] : pa.rules) {
-            const auto bit = static_cast<std::uint32_t>(flag);
-            int index = 0;
-            while (index < a::analysis_flag_count && (1u << index) != bit) ++index;
-            rules[std::string(a::analysis_flag_name(index))] = rule;
-        }
+        for (const auto& rule : pa.rules)   // keys and values in English, whatever --lang says
+            rules[std::string(a::analysis_flag_name(a::analysis_flag_index(rule.flag)))] = rule_text(Lang::en, rule);
         j["analysis"] = std::move(flags);
         j["analysis_rules"] = std::move(rules);
         j["duplicate_ack_num"] = pa.dup_ack_num ? json(pa.dup_ack_num) : json(nullptr);
@@ -135,11 +149,15 @@ private:
         j["dsack"] = pa.dsack;
         j["ts_val"] = opt(e.ts_val);
         j["ts_ecr"] = opt(e.ts_ecr);
+        j["option_bytes"] = e.option_bytes;
+        j["tcp_checksum"] = a::checksum_status_name(e.tcp_checksum);
+        j["ip_checksum"] = a::checksum_status_name(e.ip_checksum);
     }
     static void fill(json& j, const a::ConnectionOpened& e) {
         j["client"] = a::to_string(e.client);
         j["server"] = a::to_string(e.server);
         j["handshake_seen"] = e.handshake_seen;
+        j["alongside"] = opt(e.alongside);
     }
     static void fill(json& j, const a::Handshake& e) {
         j["from"] = side_name(e.from);
@@ -199,6 +217,26 @@ private:
         j["request_method"] = opt(e.request_method);
         j["request_uri"] = opt(e.request_uri);
         j["request_frame"] = e.request_frame ? json(e.request_frame) : json(nullptr);
+        j["range_first"] = opt(e.range_first);
+        j["range_last"] = opt(e.range_last);
+        j["range_complete"] = opt(e.range_complete);
+        j["range_whole_file"] = e.range_whole_file;
+        j["keep_alive_timeout"] = opt(e.keep_alive_timeout);
+        j["ended_by"] = {{"mss", e.ended_by_mss}, {"window", e.ended_by_window}, {"write_end", e.ended_by_write}};
+        j["psh_segments"] = e.psh_segments;
+        const a::SegmentSizing& z = e.sizing;
+        j["sizing"] = {{"mss", z.mss_known ? json(z.mss) : json(nullptr)},
+                       {"ip_version", z.ipv6 ? 6 : 4},
+                       {"largest_ip_packet", z.mss_known ? json(z.largest_ip_packet) : json(nullptr)},
+                       {"option_bytes", z.option_bytes},
+                       {"max_payload", z.mss_known ? json(z.max_payload) : json(nullptr)},
+                       {"largest", z.largest},
+                       {"largest_frame", z.largest_frame},
+                       {"ethernet_mss", z.ethernet_mss},
+                       {"ethernet_payload", z.ethernet_payload},
+                       {"ethernet_segments", z.ethernet_segments}};
+        j["bytes_missing"] = opt(e.bytes_missing);
+        j["cut_by_reset"] = e.cut_by_reset;
     }
     static void fill(json& j, const a::ResponseAcked& e) {
         j["from"] = side_name(e.from);
@@ -224,6 +262,14 @@ private:
         j["server_state"] = state(e.server_state);
         j["after_end"] = e.after_end;
         if (e.after_end) j["fin_frame"] = e.fin_frame;
+        j["crossed"] = e.crossed;
+        j["merged_with_ack"] = e.merged_with_ack;
+        j["skips_fin_wait_2"] = e.skips_fin_wait_2;
+        j["enters_time_wait"] = e.enters_time_wait ? json(side_name(*e.enters_time_wait)) : json(nullptr);
+        j["idle_before"] = opt(e.idle_before);
+        j["keep_alive_timeout"] = opt(e.keep_alive_timeout);
+        j["idle_close"] = e.idle_close;
+        j["after_peer_fin"] = opt(e.after_peer_fin);
     }
     static void fill(json& j, const a::Reset& e) {
         j["from"] = side_name(e.from);
@@ -268,6 +314,20 @@ private:
             counts[std::string(a::analysis_flag_name(i))] = e.analysis_counts[static_cast<std::size_t>(i)];
         j["analysis_counts"] = std::move(counts);
         j["initial_rtt"] = opt(e.initial_rtt);
+        j["close_pattern"] = a::close_pattern_name(e.close_pattern);
+        j["teardown_packets"] = e.teardown_packets;
+        j["client_states"] = states_json(e.client_states);
+        j["server_states"] = states_json(e.server_states);
+        j["checksums"] = {{"tcp", checksum_json(e.checksums.tcp)}, {"ipv4", checksum_json(e.checksums.ipv4)}};
+        j["client_mss"] = opt(e.client_to_server.mss);
+        j["server_mss"] = opt(e.server_to_client.mss);
+        j["client_timestamps"] = e.client_to_server.timestamps;
+        j["server_timestamps"] = e.server_to_client.timestamps;
+        j["client_largest_segment"] = e.client_to_server.largest_segment;
+        j["server_largest_segment"] = e.server_to_client.largest_segment;
+        j["unused"] = e.unused;
+        j["preconnect"] = e.preconnect;
+        j["alongside"] = opt(e.alongside);
     }
 
     std::ostream& out_;

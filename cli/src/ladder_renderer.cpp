@@ -2,6 +2,7 @@
 // "labtool :3000" (never one lane for 127.0.0.1), one arrow per packet labelled with flags,
 // relative seq/ack and length, and the state each side enters beside its lane. Live it grows as
 // packets arrive; after a replay each connection's diagram is printed whole.
+#include "explain.hpp"
 #include "messages.hpp"
 #include "renderer.hpp"
 
@@ -21,21 +22,21 @@ constexpr std::size_t arrow_width = 54;   // columns between the two lanes
 constexpr std::size_t state_width = 13;
 constexpr std::size_t rows_kept_per_connection = 400;
 
-/// Display width of UTF-8 text: CJK characters take two columns, others one.
-std::size_t display_width(std::string_view s) {
-    std::size_t w = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-        w += len >= 3 ? 2 : 1;
-        i += len;
-    }
-    return w;
-}
-
 std::string pad_right(const std::string& s, std::size_t width) {
     const std::size_t w = display_width(s);
     return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+/// The longest prefix of `s` (whole UTF-8 characters) that fits `width` columns.
+std::string cut_to_width(const std::string& s, std::size_t width) {
+    std::size_t end = 0;
+    while (end < s.size()) {
+        std::size_t next = end + 1;
+        while (next < s.size() && (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) ++next;
+        if (display_width(std::string_view(s).substr(0, next)) > width) break;
+        end = next;
+    }
+    return s.substr(0, end);
 }
 
 std::string repeat(std::string_view unit, std::size_t n) {
@@ -98,13 +99,13 @@ private:
     void header(std::uint32_t stream, const Lanes& l) {
         out_ << '\n'
              << fmt::format("#{} {}{}{}\n", stream, pad_right(l.client, state_width + arrow_width - 2), "  ", l.server);
+        last_header_ = stream;
     }
 
     void handle(const a::ConnectionOpened& e) {
         Lanes& l = lanes_[e.stream];
-        const std::string client_name = opt_.lang == Lang::zh ? "浏览器" : "browser";
-        l.client = fmt::format("{} :{}", client_name, e.client.port);
-        l.server = fmt::format("{} :{}", opt_.server_name, e.server.port);
+        l.client = lane_name(opt_.lang, a::Direction::client_to_server, e.client.port, opt_.server_name);
+        l.server = lane_name(opt_.lang, a::Direction::server_to_client, e.server.port, opt_.server_name);
         if (!e.handshake_seen) {
             l.client_state = a::TcpState::established;
             l.server_state = a::TcpState::established;
@@ -154,7 +155,11 @@ private:
         Row r = std::move(*pending_);
         pending_.reset();
         auto it = lanes_.find(r.stream);
-        if (it == lanes_.end()) return print(r);  // a late packet of a finished connection
+        if (it == lanes_.end()) {   // a late packet of a finished connection: tagged with it
+            r.note = fmt::format("#{} ", r.stream) + r.note;
+            last_header_.reset();
+            return print(r);
+        }
         Lanes& l = it->second;
         const std::string cs(a::state_name(l.client_state));
         const std::string ss(a::state_name(l.server_state));
@@ -165,6 +170,9 @@ private:
             else ++l.rows_dropped;
             return;
         }
+        // Live, packets of several connections interleave: a row never appears under another
+        // connection's lanes, the lanes are named again whenever the connection changes.
+        if (last_header_ != r.stream) header(r.stream, l);
         print(r);
     }
 
@@ -172,7 +180,7 @@ private:
         // The HTTP message first: it is what the student looks for on that arrow.
         std::string label = " " + (r.note.empty() ? "" : r.note + " · ") + r.label + " ";
         const std::size_t room = arrow_width - 3;
-        if (display_width(label) > room) label = label.substr(0, room - 1) + "…";
+        if (display_width(label) > room) label = cut_to_width(label, room - 1) + "…";
         const std::size_t fill = room > display_width(label) ? room - display_width(label) : 0;
         std::string arrow;
         if (r.from == a::Direction::client_to_server)
@@ -193,6 +201,7 @@ private:
     bool grouped_;
     std::map<std::uint32_t, Lanes> lanes_;
     std::optional<Row> pending_;
+    std::optional<std::uint32_t> last_header_;   // the connection whose lanes were named last
 };
 
 }  // namespace

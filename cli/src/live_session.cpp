@@ -259,7 +259,8 @@ int run_live(const RunOptions& options) {
             }
             continue;
         }
-        renderer->flush();   // idle: show what is pending
+        engine.flush(sink);  // idle: a held FIN step need not wait for the next packet
+        renderer->flush();   // and show what is pending
         if (queue.closed_and_empty()) break;
     }
     capture_thread.join();

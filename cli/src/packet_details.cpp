@@ -3,6 +3,8 @@
 // Wireshark's, so a student can match them line by line.
 #include "packet_details.hpp"
 
+#include "explain.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -158,11 +160,8 @@ std::vector<std::string> packet_details(std::uint64_t number, double time, const
     }
     if (info && info->analysis.flags) {
         std::string s = "    [SEQ/ACK analysis:";
-        for (const auto& [flag, rule] : info->analysis.rules) {
-            int index = 0;
-            while (index < a::analysis_flag_count && (1u << index) != static_cast<std::uint32_t>(flag)) ++index;
-            s += fmt::format(" {} ({});", a::analysis_flag_name(index), rule);
-        }
+        for (const auto& rule : info->analysis.rules)
+            s += fmt::format(" {} ({});", a::analysis_flag_name(a::analysis_flag_index(rule.flag)), rule_text(Lang::en, rule));
         out.push_back(s + "]");
     }
     const std::size_t payload_at = off + hlen;

@@ -23,20 +23,60 @@ using namespace ansi;  // colour names: red, dim …
 
 namespace a = labtool::analysis;
 
-constexpr std::uint32_t ethernet_mss = 1460;
 constexpr std::size_t segments_shown = 12;
+constexpr std::size_t columns = 100;           // width of the default output
+constexpr std::size_t max_header_value = 48;   // columns of a header value in default output
 constexpr std::size_t summary_rows_kept = 500;   // per table; the rest are counted
-
-bool is_loopback(const a::IpAddress& ip) {
-    if (!ip.v6) return ip.bytes[0] == 127;
-    for (std::size_t i = 0; i < 15; ++i)
-        if (ip.bytes[i] != 0) return false;
-    return ip.bytes[15] == 1;
-}
 
 std::string state(a::TcpState s) { return std::string(a::state_name(s)); }
 
 std::string ms(double seconds) { return fmt::format("{:.3f}", seconds * 1e3); }
+
+struct Column {
+    std::size_t width;   // 0: the last column, not padded
+    bool right;          // numbers are right-aligned
+};
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> out(1);
+    for (char ch : text) {
+        if (ch == separator) out.emplace_back();
+        else out.back() += ch;
+    }
+    return out;
+}
+
+/// The longest prefix of whole UTF-8 characters that fits `width` columns.
+std::string cut_width(const std::string& s, std::size_t width) {
+    std::size_t end = 0;
+    while (end < s.size()) {
+        std::size_t next = end + 1;
+        while (next < s.size() && (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) ++next;
+        if (display_width(std::string_view(s).substr(0, next)) > width) break;
+        end = next;
+    }
+    return s.substr(0, end);
+}
+
+/// One table row: each cell padded to its column's display width, two spaces between columns.
+template <std::size_t N>
+std::string table_row(const Column (&columns)[N], const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < N && i < cells.size(); ++i) {
+        const std::string& c = cells[i];
+        const std::size_t w = display_width(c);
+        const std::string pad = columns[i].width > w ? std::string(columns[i].width - w, ' ') : std::string();
+        if (i > 0) out += "  ";
+        out += columns[i].width == 0 ? c : columns[i].right ? pad + c : c + pad;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
+    return out;
+}
 
 /// What the renderer remembers about a connection to explain later events.
 struct ConnInfo {
@@ -111,21 +151,29 @@ public:
         }
         if (s.engine.truncated || s.engine.invalid)
             line("  " + T(Msg::sum_malformed, fmt::arg("truncated", s.engine.truncated), fmt::arg("invalid", s.engine.invalid)));
+        // Tables by stream, columns aligned by display width (CJK characters take two).
+        std::stable_sort(conn_rows_.begin(), conn_rows_.end(), [](const auto& x, const auto& y) { return x.stream < y.stream; });
+        std::stable_sort(http_rows_.begin(), http_rows_.end(), [](const auto& x, const auto& y) { return x.stream < y.stream; });
         if (!conn_rows_.empty()) {
+            static constexpr Column conn_columns[] = {{7, false}, {25, false}, {9, true}, {11, true}, {11, true},
+                                                      {9, true},  {10, true},  {0, false}};
             line("");
-            line("  " + paint(bold, T(Msg::sum_conn_header)));
+            line("  " + paint(bold, table_row(conn_columns, split(T(Msg::sum_conn_header), '|'))));
             for (const auto& r : conn_rows_)
-                line(fmt::format("  #{:<6}{:<25}{:>8}{:>11}{:>11}{:>9}{:>9.3f}s  {}", r.stream, r.client, r.requests,
-                                 r.client_bytes, r.server_bytes, r.packets, r.duration, r.closed));
+                line("  " + table_row(conn_columns, {"#" + std::to_string(r.stream), r.client, std::to_string(r.requests),
+                                                     std::to_string(r.client_bytes), std::to_string(r.server_bytes),
+                                                     std::to_string(r.packets), fmt::format("{:.3f}s", r.duration), r.closed}));
             if (conn_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", conn_rows_dropped_)));
         }
         if (!http_rows_.empty()) {
+            static constexpr Column http_columns[] = {{7, false}, {42, false}, {7, true}, {11, true}, {10, true}, {0, false}};
             line("");
-            line("  " + paint(bold, T(Msg::sum_http_header)));
+            line("  " + paint(bold, table_row(http_columns, split(T(Msg::sum_http_header), '|'))));
             for (const auto& r : http_rows_) {
-                std::string req = r.request.size() > 40 ? r.request.substr(0, 39) + "…" : r.request;
-                line(fmt::format("  #{:<6}{:<42}{:>6}{:>11}{:>10}  {}", r.stream, req, r.status, r.bytes, r.segments,
-                                 r.time ? ms(*r.time) + " ms" : std::string("-")));
+                const std::string req = display_width(r.request) > 40 ? cut_width(r.request, 39) + "…" : r.request;
+                line("  " + table_row(http_columns, {"#" + std::to_string(r.stream), req, std::to_string(r.status),
+                                                     std::to_string(r.bytes), std::to_string(r.segments),
+                                                     r.time ? duration_text(opt_.lang, *r.time) : std::string("-")}));
             }
             if (http_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", http_rows_dropped_)));
         }
@@ -148,12 +196,26 @@ private:
     [[nodiscard]] std::string paint(const char* code, const std::string& t) const {
         return ansi::paint(opt_.color, code, t);
     }
-    void line(const std::string& t) { out_ << t << '\n'; }
+    // Default output fits `columns`: longer lines are broken between words (or CJK characters).
+    void line(const std::string& t) {
+        if (display_width(t) <= columns) {
+            out_ << t << '\n';
+            return;
+        }
+        for (const auto& l : wrap_text(t, columns, 0, 6)) out_ << l << '\n';
+    }
     void detail(const std::string& t) {
-        if (!opt_.brief) out_ << "      " << t << '\n';
+        if (opt_.brief) return;
+        for (const auto& l : wrap_text(t, columns, 6, 8)) out_ << l << '\n';
     }
     [[nodiscard]] std::string prefix(const a::EventBase& e) const {
-        return paint(dim, fmt::format("[#{} frame {:>5} {:>10.6f}s]", e.stream, e.frame, e.time));
+        return paint(dim, T(Msg::prefix, fmt::arg("stream", e.stream), fmt::arg("frame", fmt::format("{:>5}", e.frame)),
+                            fmt::arg("time", fmt::format("{:>10.6f}", e.time))));
+    }
+    /// A teaching sentence in full the first time in a run; `brief` (if any) afterwards.
+    void once(Msg full, const std::string& text, const std::string& brief = {}) {
+        if (said_.insert(full).second) detail(text);
+        else if (!brief.empty()) detail(brief);
     }
     [[nodiscard]] std::string states(a::TcpState c, a::TcpState s) const {
         return T(Msg::states_now, fmt::arg("client", state(c)), fmt::arg("server", state(s)));
@@ -183,13 +245,9 @@ private:
             if (pa.dsack) s += " (D-SACK)";
         }
         line(s);
-        for (const auto& [flag, rule] : pa.rules) {
-            const auto bit = static_cast<std::uint32_t>(flag);
-            int index = 0;
-            while (index < a::analysis_flag_count && (1u << index) != bit) ++index;
-            detail(paint(yellow, "⚑ ") +
-                   T(Msg::pkt_flag, fmt::arg("flag", a::analysis_flag_name(index)), fmt::arg("rule", rule)));
-        }
+        for (const auto& rule : pa.rules)
+            detail(paint(yellow, "⚑ ") + T(Msg::pkt_flag, fmt::arg("flag", flag_label(opt_.lang, a::analysis_flag_index(rule.flag))),
+                                           fmt::arg("rule", rule_text(opt_.lang, rule))));
     }
 
     void render(const a::ConnectionOpened& e) {
@@ -205,17 +263,7 @@ private:
              paint(bold, T(Msg::conn_opened, fmt::arg("stream", e.stream), fmt::arg("client", a::to_string(e.client)),
                            fmt::arg("server", a::to_string(e.server)))));
         if (!e.handshake_seen) detail(T(Msg::conn_midstream));
-        if (!checksum_noted_ && is_loopback(e.client.address)) {
-            checksum_noted_ = true;
-            detail(paint(dim, T(Msg::checksum_note)));
-        }
-        for (auto other : open_) {
-            if (other == e.stream) continue;
-            if (conns_[other].server.port == e.server.port && conns_[other].client.address == e.client.address) {
-                detail(paint(dim, T(Msg::parallel_note, fmt::arg("other", other))));
-                break;
-            }
-        }
+        if (e.alongside) detail(T(Msg::parallel_note, fmt::arg("other", *e.alongside)));
         open_.insert(e.stream);
     }
 
@@ -270,7 +318,7 @@ private:
             }
         }
         detail(states(e.client_state, e.server_state));
-        if (e.step == 3) detail(paint(dim, T(Msg::hs_why_three)));
+        if (e.step == 3) once(Msg::hs_why_three, T(Msg::hs_why_three));
     }
 
     void explain_headers(const std::vector<a::HttpHeader>& headers, const std::vector<std::pair<std::string_view, Msg>>& wanted) {
@@ -279,7 +327,15 @@ private:
                 if (a::iequals(h.name, name)) {
                     Msg m = msg;
                     if (msg == Msg::hdr_connection_keep_alive && a::iequals(h.value, "close")) m = Msg::hdr_connection_close;
-                    detail(fmt::format("{}: {}   {}", h.name, h.value, paint(dim, "← " + T(m))));
+                    std::string value = h.value;
+                    // Default output fits 100 columns: long values are shortened (-v shows them whole).
+                    if (!opt_.verbose && value.size() > max_header_value) {
+                        std::size_t cut = max_header_value - 1;
+                        while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+                        value = value.substr(0, cut) + "…";
+                    }
+                    if (said_.insert(m).second) detail(fmt::format("{}: {}   {}", h.name, value, "← " + T(m)));
+                    else detail(fmt::format("{}: {}", h.name, value));
                 }
     }
 
@@ -318,9 +374,9 @@ private:
                      fmt::arg("len", total), fmt::arg("method", e.method)));
         }
         if (e.index > 0) detail(T(Msg::req_keepalive, fmt::arg("n", e.index + 1)));
-        if (e.uri == "/favicon.ico") detail(paint(dim, T(Msg::req_favicon)));
+        if (e.uri == "/favicon.ico") detail(T(Msg::req_favicon));
         if (busy_other)
-            detail(paint(dim, T(Msg::busy_note, fmt::arg("other", busy_other->first), fmt::arg("uri", busy_other->second))));
+            detail(T(Msg::busy_note, fmt::arg("other", busy_other->first), fmt::arg("uri", busy_other->second)));
     }
 
     void render(const a::HttpResponse& e) {
@@ -348,10 +404,12 @@ private:
         std::string answers = e.request_uri
                                   ? T(Msg::resp_answers, fmt::arg("method", e.request_method.value_or("")),
                                       fmt::arg("uri", *e.request_uri), fmt::arg("frame", e.request_frame),
-                                      fmt::arg("ms", ms(e.time_since_request.value_or(0))))
+                                      fmt::arg("first", e.time_to_first_byte ? ms(*e.time_to_first_byte) : std::string("-")),
+                                      fmt::arg("last", ms(e.time_since_request.value_or(0))))
                                   : T(Msg::resp_no_request);
-        line(fmt::format("{} {} {} {} {}   {}", prefix(e), paint(colour, T(Msg::resp_title)), e.version,
-                         paint(bold, std::to_string(e.status)), e.reason, answers));
+        line(fmt::format("{} {} {} {} {}", prefix(e), paint(colour, T(Msg::resp_title)), e.version,
+                         paint(bold, std::to_string(e.status)), e.reason));
+        detail(answers);
         explain_headers(e.headers, {{"Content-Type", Msg::hdr_content_type},
                                     {"Content-Length", Msg::hdr_content_length},
                                     {"Content-Range", Msg::hdr_content_range},
@@ -363,24 +421,66 @@ private:
                                     {"Keep-Alive", Msg::hdr_keep_alive},
                                     {"Transfer-Encoding", Msg::hdr_transfer_encoding}});
         if (e.headers_truncated) detail(paint(yellow, T(Msg::resp_headers_truncated)));
-        if (e.status == 206) detail(T(Msg::resp_206));
-        if (e.status == 304) detail(T(Msg::resp_304));
-        if (e.status == 404) detail(T(Msg::resp_404));
+        if (e.status == 206) {
+            once(Msg::resp_206, T(Msg::resp_206));
+            if (e.range_first && e.range_last && e.range_complete) {
+                const auto args = std::make_tuple(*e.range_first, *e.range_last, *e.range_complete);
+                detail(T(e.range_whole_file ? Msg::resp_206_whole : Msg::resp_206_part,
+                         fmt::arg("first", std::get<0>(args)), fmt::arg("last", std::get<1>(args)),
+                         fmt::arg("complete", std::get<2>(args)), fmt::arg("n", std::get<1>(args) - std::get<0>(args) + 1)));
+            }
+        }
+        if (e.status == 304) once(Msg::resp_304, T(Msg::resp_304));
+        if (e.status == 404) once(Msg::resp_404, T(Msg::resp_404));
+        if (e.status == 404 && e.request_uri == "/favicon.ico") detail(T(Msg::resp_favicon_404));
         detail(T(Msg::resp_carried, fmt::arg("total", total), fmt::arg("header", e.header_bytes),
                  fmt::arg("body", e.body_bytes), fmt::arg("segments", e.segments.size())));
         const std::size_t shown = std::min(e.segments.size(), segments_shown);
         for (std::size_t i = 0; i < shown; ++i) detail("  " + segment_text(e.segments[i]));
         if (e.segments.size() > shown) detail("  " + T(Msg::resp_more_segments, fmt::arg("n", e.segments.size() - shown)));
-        if (e.segments.size() > 1) detail(paint(dim, T(Msg::resp_split)));
-        if (total > ethernet_mss)
-            detail(paint(dim, T(Msg::resp_ethernet, fmt::arg("total", total),
-                                fmt::arg("n", (total + ethernet_mss - 1) / ethernet_mss))));
-        for (auto it = e.segments.rbegin(); it != e.segments.rend(); ++it)
-            if (it->flags & a::tcp_flag::psh) {
-                detail(paint(dim, T(Msg::resp_psh, fmt::arg("frame", it->frame))));
-                break;
-            }
-        if (!e.complete) detail(paint(red, T(Msg::resp_incomplete)));
+        if (e.segments.size() > 1) {
+            once(Msg::resp_split, T(Msg::resp_split));
+            std::vector<std::string> parts;
+            if (e.ended_by_mss) parts.push_back(T(Msg::split_mss, fmt::arg("n", e.ended_by_mss)));
+            if (e.ended_by_window) parts.push_back(T(Msg::split_window, fmt::arg("n", e.ended_by_window)));
+            if (e.ended_by_write) parts.push_back(T(Msg::split_write, fmt::arg("n", e.ended_by_write)));
+            const std::size_t known = std::size_t{e.ended_by_mss} + e.ended_by_window + e.ended_by_write;
+            if (e.segments.size() > known) parts.push_back(T(Msg::split_other, fmt::arg("n", e.segments.size() - known)));
+            detail(T(Msg::split_reasons, fmt::arg("parts", join(parts, T(Msg::list_separator)))));
+        }
+        const a::SegmentSizing& z = e.sizing;
+        if (z.mss_known && !e.segments.empty()) {
+            const std::string opts = z.option_bytes ? T(Msg::resp_sizing_opts, fmt::arg("opts", z.option_bytes),
+                                                         fmt::arg("max", z.max_payload))
+                                                    : std::string();
+            detail(T(Msg::resp_sizing, fmt::arg("mss", z.mss), fmt::arg("packet", z.largest_ip_packet),
+                     fmt::arg("iph", z.ip_header), fmt::arg("v", z.ipv6 ? 6 : 4), fmt::arg("opts", opts),
+                     fmt::arg("largest", z.largest), fmt::arg("frame", z.largest_frame)));
+            if (z.largest > z.max_payload)
+                detail(T(Msg::resp_over_mss, fmt::arg("frame", z.largest_frame), fmt::arg("largest", z.largest),
+                         fmt::arg("max", z.max_payload)));
+        }
+        if (total > z.ethernet_payload) {
+            const std::string opts = z.option_bytes ? T(Msg::resp_ethernet_opts, fmt::arg("opts", z.option_bytes),
+                                                         fmt::arg("epay", z.ethernet_payload))
+                                                    : std::string();
+            detail(T(Msg::resp_ethernet, fmt::arg("emss", z.ethernet_mss), fmt::arg("v", z.ipv6 ? 6 : 4),
+                     fmt::arg("opts", opts), fmt::arg("total", total), fmt::arg("n", z.ethernet_segments),
+                     fmt::arg("epay", z.ethernet_payload)));
+        }
+        if (e.psh_segments) {
+            std::uint64_t last = 0;
+            for (const auto& g : e.segments)
+                if (g.flags & a::tcp_flag::psh) last = g.frame;
+            detail(T(Msg::resp_psh, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
+                     fmt::arg("frame", last)));
+        }
+        if (!e.complete) {
+            if (e.cut_by_reset && e.bytes_missing)
+                detail(paint(red, T(Msg::resp_cut_by_reset, fmt::arg("missing", *e.bytes_missing))));
+            else
+                detail(paint(red, T(Msg::resp_incomplete)));
+        }
     }
 
     void render(const a::ResponseAcked& e) {
@@ -410,8 +510,6 @@ private:
             detail(states(e.client_state, e.server_state));
             return;
         }
-        ConnInfo& c = conns_[e.stream];
-        ++c.teardown_packets;
         if (opt_.brief) return;
         Msg what = Msg::td_ack;
         if (e.fin && e.acks_fin) what = Msg::td_fin_and_ack;
@@ -421,14 +519,30 @@ private:
                          paint(magenta, T(Msg::td_title, fmt::arg("step", e.step))), a::flags_to_string(e.flags),
                          arrow(e.from), e.seq_rel, e.ack_rel, T(what, fmt::arg("len", e.len))));
         detail(states(e.client_state, e.server_state));
-        if (e.step == 1) detail(T(Msg::td_first, fmt::arg("side", side(e.from))));
-        if (e.client_state == a::TcpState::closing && e.server_state == a::TcpState::closing && !c.closing_explained) {
-            c.closing_explained = true;
-            detail(T(Msg::td_closing));
+        const std::string me = side(e.from);
+        const std::string other = side(e.from == a::Direction::client_to_server ? a::Direction::server_to_client
+                                                                               : a::Direction::client_to_server);
+        if (e.step == 1 && e.fin) {
+            detail(T(e.crossed ? Msg::td_first_crossed : Msg::td_first, fmt::arg("side", me), fmt::arg("other", other)));
+            if (e.idle_close && e.idle_before && e.keep_alive_timeout)
+                detail(T(Msg::td_idle_close, fmt::arg("idle", fmt::format("{:.2f}", *e.idle_before)),
+                         fmt::arg("timeout", fmt::format("{:g}", *e.keep_alive_timeout))));
+            else if (e.idle_before && *e.idle_before >= 1.0)
+                detail(T(Msg::td_idle, fmt::arg("idle", fmt::format("{:.2f}", *e.idle_before))));
+            once(Msg::td_why_four, T(Msg::td_why_four));
         }
-        const bool one_closed = e.client_state == a::TcpState::closed || e.server_state == a::TcpState::closed;
-        const bool one_waiting = e.client_state == a::TcpState::time_wait || e.server_state == a::TcpState::time_wait;
-        if (one_closed && one_waiting) detail(paint(dim, T(Msg::td_time_wait)));
+        if (e.fin && e.crossed && e.step > 1)
+            detail(T(Msg::td_crossed, fmt::arg("other", other), fmt::arg("ack", e.ack_rel),
+                     fmt::arg("fin_ack", e.ack_rel + 1)));
+        if (e.merged_with_ack) detail(T(Msg::td_three, fmt::arg("side", me), fmt::arg("other", other)));
+        if (e.fin && !e.acks_fin && !e.crossed && e.after_peer_fin)
+            detail(T(Msg::td_four, fmt::arg("side", me), fmt::arg("other", other),
+                     fmt::arg("s", duration_text(opt_.lang, *e.after_peer_fin))));
+        if (e.enters_time_wait) {
+            const std::string who = side(*e.enters_time_wait);
+            once(Msg::td_time_wait, T(Msg::td_time_wait, fmt::arg("side", who)),
+                 T(Msg::td_time_wait_brief, fmt::arg("side", who)));
+        }
     }
 
     void render(const a::Reset& e) {
@@ -460,26 +574,10 @@ private:
 
     void render(const a::ConnectionEnd& e) {
         open_.erase(e.stream);
-        const ConnInfo c = conns_[e.stream];
         conns_.erase(e.stream);
         busy_.erase(e.stream);
-        std::string how;
-        std::string closed;
-        const std::string first = e.closed_first ? side(*e.closed_first) : std::string("?");
-        switch (e.close_kind) {
-            case a::CloseKind::fin:
-                how = T(Msg::end_fin, fmt::arg("side", first));
-                closed = T(Msg::close_by_fin, fmt::arg("side", first));
-                break;
-            case a::CloseKind::rst:
-                how = T(Msg::end_rst, fmt::arg("side", first));
-                closed = T(Msg::close_by_rst, fmt::arg("side", first));
-                break;
-            case a::CloseKind::open:
-                how = T(Msg::end_open);
-                closed = T(Msg::close_open);
-                break;
-        }
+        const std::string how = close_how_text(opt_.lang, e);
+        const std::string closed = close_cell_text(opt_.lang, e);
         if (conn_rows_.size() < summary_rows_kept)
             conn_rows_.push_back({e.stream, a::to_string(e.client), e.requests, e.client_to_server.bytes,
                                   e.server_to_client.bytes, e.client_to_server.packets + e.server_to_client.packets,
@@ -493,27 +591,31 @@ private:
                    fmt::arg("duration", fmt::format("{:.3f}", e.duration))));
             return;
         }
-        line(fmt::format("{} {} {}", prefix(e), paint(bold, T(Msg::end_title, fmt::arg("stream", e.stream))),
+        // No space after a full-width colon (Chinese punctuation carries its own).
+        const std::string title = T(Msg::end_title, fmt::arg("stream", e.stream));
+        const bool full_width = title.size() >= 3 && title.compare(title.size() - 3, 3, "：") == 0;
+        line(fmt::format("{} {}{}{}", prefix(e), paint(bold, title), full_width ? "" : " ",
                          T(Msg::end_line, fmt::arg("how", how), fmt::arg("requests", e.requests),
                            fmt::arg("responses", e.responses), fmt::arg("cp", e.client_to_server.packets),
                            fmt::arg("cb", e.client_to_server.bytes), fmt::arg("sp", e.server_to_client.packets),
                            fmt::arg("sb", e.server_to_client.bytes), fmt::arg("duration", fmt::format("{:.3f}", e.duration)),
                            fmt::arg("cs", state(e.client_state)), fmt::arg("ss", state(e.server_state)))));
-        if (e.close_kind == a::CloseKind::fin && c.teardown_packets == 3) detail(paint(dim, T(Msg::td_three)));
-        if (e.close_kind == a::CloseKind::fin && !why_four_explained_) {
-            why_four_explained_ = true;
-            detail(paint(dim, T(Msg::td_why_four)));
+        if (e.preconnect && e.alongside) detail(T(Msg::end_preconnect, fmt::arg("other", *e.alongside)));
+        else if (e.unused && e.handshake_seen) detail(T(Msg::end_unused));
+        const ChecksumText chk = checksum_text(opt_.lang, e.checksums, e.client.address.v6);
+        if (!chk.line.empty()) {
+            detail(chk.line);
+            for (const auto& [key, text] : chk.explanations) once(key, text);
         }
-        if (e.close_kind == a::CloseKind::fin && c.teardown_packets == 4) detail(paint(dim, T(Msg::td_four)));
-        if (e.requests == 0 && e.handshake_seen && e.client_to_server.bytes == 0)
-            detail(paint(dim, T(Msg::end_preconnect)));
         detail(T(Msg::end_stats, fmt::arg("completeness", e.completeness), fmt::arg("state", e.conn_state),
                  fmt::arg("history", e.history),
                  fmt::arg("rtt", e.initial_rtt ? T(Msg::end_rtt_part, fmt::arg("ms", ms(*e.initial_rtt))) : std::string())));
         std::string flags;
         for (int i = 0; i < a::analysis_flag_count; ++i) {
             const auto n = e.analysis_counts[static_cast<std::size_t>(i)];
-            if (n) flags += fmt::format("{}{} {}", flags.empty() ? "" : ", ", n, a::analysis_flag_name(i));
+            if (n)
+                flags += (flags.empty() ? std::string() : T(Msg::flag_separator)) +
+                         T(Msg::flag_count, fmt::arg("n", n), fmt::arg("flag", flag_label(opt_.lang, i)));
         }
         if (!flags.empty()) detail(T(Msg::end_flags, fmt::arg("flags", flags)));
     }
@@ -523,8 +625,7 @@ private:
     std::map<std::uint32_t, ConnInfo> conns_;
     std::set<std::uint32_t> open_;
     std::map<std::uint32_t, std::vector<std::string>> busy_;   // requests still waiting for an answer
-    bool checksum_noted_ = false;
-    bool why_four_explained_ = false;
+    std::set<Msg> said_;   // teaching sentences already said in full this run
     std::vector<ConnRow> conn_rows_;
     std::vector<HttpRow> http_rows_;
     std::uint64_t frame_number_ = 0;

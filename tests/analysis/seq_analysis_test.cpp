@@ -35,6 +35,13 @@ public:
     std::uint64_t frame = 0;
 };
 
+/// The rule of `flag` that fired on `a`, or nullptr.
+const AnalysisRule* rule_of(const PacketAnalysis& a, AnalysisFlag flag) {
+    for (const auto& r : a.rules)
+        if (r.flag == flag) return &r;
+    return nullptr;
+}
+
 TEST(SeqAnalysis, CleanTransferHasNoFlagsAndCountsBytesInFlight) {
     Script s;
     s.handshake();
@@ -64,7 +71,10 @@ TEST(SeqAnalysis, RetransmissionAfterTheRttIsARetransmission) {
     EXPECT_TRUE(a.has(AnalysisFlag::retransmission));
     EXPECT_FALSE(a.has(AnalysisFlag::out_of_order));
     ASSERT_FALSE(a.rules.empty());
-    EXPECT_EQ(a.rules.back().second, "seq 1 < next expected 1001");
+    EXPECT_EQ(a.rules.back().flag, AnalysisFlag::retransmission);
+    EXPECT_EQ(a.rules.back().seq, 1u);
+    EXPECT_EQ(a.rules.back().next, 1001u);
+    EXPECT_EQ(a.rules.back().len, 1000u);
 }
 
 TEST(SeqAnalysis, LateSegmentWithinTheRttIsOutOfOrderAndTheEarlyOneLost) {
@@ -73,11 +83,24 @@ TEST(SeqAnalysis, LateSegmentWithinTheRttIsOutOfOrderAndTheEarlyOneLost) {
     auto early = s.send(1, f::ack, 1001, 1, 1000, 10);
     (void)early;
     s.send(1, f::ack, 2001, 1, 1000, 10);
-    EXPECT_TRUE(s.send(1, f::ack, 1, 1, 1000, 11).has(AnalysisFlag::out_of_order));
+    const auto ooo = s.send(1, f::ack, 1, 1, 1000, 11);
+    EXPECT_TRUE(ooo.has(AnalysisFlag::out_of_order));
+    const AnalysisRule* r = rule_of(ooo, AnalysisFlag::out_of_order);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->seq, 1u);
+    EXPECT_EQ(r->next, 3001u);
+    EXPECT_DOUBLE_EQ(r->ms, 1.0);        // after the segment that set next seq
+    EXPECT_DOUBLE_EQ(r->limit_ms, 2.0);  // the initial RTT
     Script t;
     t.handshake();
     t.send(1, f::ack, 1, 1, 1000, 10);
-    EXPECT_TRUE(t.send(1, f::ack, 2001, 1, 1000, 11).has(AnalysisFlag::lost_segment));
+    const auto lost = t.send(1, f::ack, 2001, 1, 1000, 11);
+    EXPECT_TRUE(lost.has(AnalysisFlag::lost_segment));
+    r = rule_of(lost, AnalysisFlag::lost_segment);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->seq, 2001u);
+    EXPECT_EQ(r->next, 1001u);
+    EXPECT_EQ(r->bytes, 1000u);
 }
 
 TEST(SeqAnalysis, DuplicateAcksThenFastRetransmission) {
@@ -93,9 +116,21 @@ TEST(SeqAnalysis, DuplicateAcksThenFastRetransmission) {
     EXPECT_EQ(d1.dup_ack_num, 1u);
     EXPECT_EQ(d1.dup_ack_frame, 7u);
     EXPECT_EQ(d2.dup_ack_num, 2u);
+    const AnalysisRule* dup = rule_of(d2, AnalysisFlag::duplicate_ack);
+    ASSERT_NE(dup, nullptr);
+    EXPECT_EQ(dup->ack, 1001u);
+    EXPECT_EQ(dup->window, 512u);
+    EXPECT_EQ(dup->frame, 7u);
+    EXPECT_EQ(dup->count, 2u);
     const auto r = s.send(1, f::ack, 1001, 1, 1000, 13);
     EXPECT_TRUE(r.has(AnalysisFlag::fast_retransmission));
     EXPECT_TRUE(r.has(AnalysisFlag::retransmission));   // a fast retransmission is also one (tcp.analysis.retransmission)
+    const AnalysisRule* fast = rule_of(r, AnalysisFlag::fast_retransmission);
+    ASSERT_NE(fast, nullptr);
+    EXPECT_EQ(fast->seq, 1001u);
+    EXPECT_EQ(fast->count, 2u);
+    EXPECT_DOUBLE_EQ(fast->ms, 1.0);
+    EXPECT_DOUBLE_EQ(fast->limit_ms, 20.0);
 }
 
 TEST(SeqAnalysis, SpuriousRetransmissionOfAcknowledgedData) {
@@ -103,7 +138,13 @@ TEST(SeqAnalysis, SpuriousRetransmissionOfAcknowledgedData) {
     s.handshake();
     s.send(1, f::ack, 1, 1, 1000, 10);
     s.send(0, f::ack, 1, 1001, 0, 11);
-    EXPECT_TRUE(s.send(1, f::ack, 1, 1, 1000, 400).has(AnalysisFlag::spurious_retransmission));
+    const auto a = s.send(1, f::ack, 1, 1, 1000, 400);
+    EXPECT_TRUE(a.has(AnalysisFlag::spurious_retransmission));
+    const AnalysisRule* r = rule_of(a, AnalysisFlag::spurious_retransmission);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->seq, 1u);
+    EXPECT_EQ(r->len, 1000u);
+    EXPECT_EQ(r->peer_ack, 1001u);
 }
 
 TEST(SeqAnalysis, ZeroWindowProbeAndProbeAck) {
@@ -114,11 +155,23 @@ TEST(SeqAnalysis, ZeroWindowProbeAndProbeAck) {
     EXPECT_TRUE(zw.has(AnalysisFlag::zero_window));
     auto probe = s.send(1, f::ack, 1001, 1, 1, 300);
     EXPECT_TRUE(probe.has(AnalysisFlag::zero_window_probe));
+    const AnalysisRule* r = rule_of(probe, AnalysisFlag::zero_window_probe);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->variant, 0);
+    EXPECT_EQ(r->seq, 1001u);
+    EXPECT_EQ(r->len, 1u);
     auto probe_ack = s.send(0, f::ack, 1, 1001, 0, 301, 0);
     EXPECT_TRUE(probe_ack.has(AnalysisFlag::zero_window_probe_ack));
     EXPECT_FALSE(probe_ack.has(AnalysisFlag::duplicate_ack));
+    r = rule_of(probe_ack, AnalysisFlag::zero_window_probe_ack);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->ack, 1001u);
     auto update = s.send(0, f::ack, 1, 1001, 0, 400, 300);
     EXPECT_TRUE(update.has(AnalysisFlag::window_update));
+    r = rule_of(update, AnalysisFlag::window_update);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->old_window, 0u);
+    EXPECT_EQ(r->window, 300u);
 }
 
 TEST(SeqAnalysis, LinuxZeroWindowProbeIsAProbeNotAKeepAlive) {
@@ -131,6 +184,12 @@ TEST(SeqAnalysis, LinuxZeroWindowProbeIsAProbeNotAKeepAlive) {
     const auto probe = s.send(1, f::ack, 1000, 1, 0, 300);
     EXPECT_TRUE(probe.has(AnalysisFlag::zero_window_probe));
     EXPECT_FALSE(probe.has(AnalysisFlag::keep_alive));
+    const AnalysisRule* r = rule_of(probe, AnalysisFlag::zero_window_probe);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->variant, 1);   // the Linux probe: next seq - 1
+    EXPECT_EQ(r->seq, 1000u);
+    EXPECT_EQ(r->next, 1001u);
+    EXPECT_EQ(r->len, 0u);
     const auto answer = s.send(0, f::ack, 1, 1001, 0, 301, 0);
     EXPECT_TRUE(answer.has(AnalysisFlag::zero_window));
     EXPECT_TRUE(answer.has(AnalysisFlag::zero_window_probe_ack));
@@ -144,18 +203,38 @@ TEST(SeqAnalysis, KeepAliveAndItsAck) {
     auto ka = s.send(1, f::ack, 100, 1, 0, 5000);
     EXPECT_TRUE(ka.has(AnalysisFlag::keep_alive));
     EXPECT_FALSE(ka.has(AnalysisFlag::retransmission));
-    EXPECT_TRUE(s.send(0, f::ack, 1, 101, 0, 5001).has(AnalysisFlag::keep_alive_ack));
+    const AnalysisRule* r = rule_of(ka, AnalysisFlag::keep_alive);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->seq, 100u);
+    EXPECT_EQ(r->next, 101u);
+    const auto ka_ack = s.send(0, f::ack, 1, 101, 0, 5001);
+    EXPECT_TRUE(ka_ack.has(AnalysisFlag::keep_alive_ack));
+    r = rule_of(ka_ack, AnalysisFlag::keep_alive_ack);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->ack, 101u);
 }
 
 TEST(SeqAnalysis, AckOfUnseenSegmentAndWindowFull) {
     Script s;
     s.handshake();
     s.send(1, f::ack, 1, 1, 100, 10);
-    EXPECT_TRUE(s.send(0, f::ack, 1, 5001, 0, 11).has(AnalysisFlag::ack_lost_segment));
+    const auto unseen = s.send(0, f::ack, 1, 5001, 0, 11);
+    EXPECT_TRUE(unseen.has(AnalysisFlag::ack_lost_segment));
+    const AnalysisRule* r = rule_of(unseen, AnalysisFlag::ack_lost_segment);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->ack, 5001u);
+    EXPECT_EQ(r->highest, 101u);
     Script w;
     w.handshake();
     w.send(0, f::ack, 1, 1, 0, 3, 2);           // client window 2 << 7 = 256 bytes
-    EXPECT_TRUE(w.send(1, f::ack, 1, 1, 256, 10).has(AnalysisFlag::window_full));
+    const auto full = w.send(1, f::ack, 1, 1, 256, 10);
+    EXPECT_TRUE(full.has(AnalysisFlag::window_full));
+    r = rule_of(full, AnalysisFlag::window_full);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->seq, 1u);
+    EXPECT_EQ(r->len, 256u);
+    EXPECT_EQ(r->peer_ack, 1u);
+    EXPECT_EQ(r->peer_window, 256u);
 }
 
 TEST(SeqAnalysis, WindowScalingNeedsBothSyns) {

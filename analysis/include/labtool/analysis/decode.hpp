@@ -39,6 +39,12 @@ inline constexpr std::uint8_t cwr = 0x80;
 /// "SYN,ACK", "FIN,PSH,ACK" … in Wireshark's order of importance.
 std::string flags_to_string(std::uint8_t flags);
 
+/// A checksum as the capture shows it. `not_computed`: zero, or only the pseudo-header sum
+/// (checksum offload: the network card, or nothing on loopback, computes it after the capture
+/// point); `unverified`: the snaplen cut the packet, so it cannot be checked.
+enum class ChecksumStatus : std::uint8_t { valid, invalid, not_computed, unverified };
+inline constexpr int checksum_status_count = 4;
+
 struct TcpOptions {
     std::optional<std::uint16_t> mss;
     std::optional<std::uint8_t> wscale;   // shift count
@@ -60,6 +66,9 @@ struct TcpSegment {
     std::uint8_t flags = 0;
     std::uint16_t window = 0;            // raw, unscaled
     TcpOptions options;
+    std::uint8_t option_bytes = 0;       // TCP header length - 20
+    ChecksumStatus ip_checksum = ChecksumStatus::valid;    // IPv4 header (IPv6 has none: valid)
+    ChecksumStatus tcp_checksum = ChecksumStatus::valid;
     std::uint32_t payload_len = 0;       // from the IP header: bytes the segment carried
     std::span<const std::uint8_t> payload;  // the captured part (may be shorter: snaplen)
 

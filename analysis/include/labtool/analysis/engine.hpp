@@ -69,6 +69,10 @@ public:
     /// (close_kind open unless they closed). Repeated calls emit nothing more.
     void finish(const Sink& sink);
 
+    /// Emits an event the engine holds back to decide a fact (the first FIN of a connection
+    /// waits for the next packet: did the FINs cross?). Live capture calls it when idle.
+    void flush(const Sink& sink);
+
     [[nodiscard]] const EngineStats& stats() const noexcept;
 
 private:

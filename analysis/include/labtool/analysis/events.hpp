@@ -32,6 +32,57 @@ struct Endpoint {
     std::uint16_t port = 0;
 };
 
+/// A side's TCP state from a frame on (RFC 9293 §3.3.2): the sequence of these per side only
+/// follows RFC 9293 transitions.
+struct StateChange {
+    TcpState state = TcpState::closed;
+    std::uint64_t frame = 0;
+};
+
+/// What ended a data segment where it ended, as far as the capture shows.
+enum class SegmentLimit : std::uint8_t {
+    unknown,
+    mss,          // it carried the receiver's MSS minus the options in it (or more: loopback)
+    window,       // it filled the receiver's advertised window (Wireshark's window_full)
+    write_end,    // PSH: the end of one write by the sender's application
+};
+
+/// How the connection was closed (RFC 9293 §3.6).
+enum class ClosePattern : std::uint8_t {
+    three_packet,   // the second FIN rode on the ACK of the first
+    four_packet,    // the first FIN was acknowledged alone, the other FIN came later
+    simultaneous,   // the FINs crossed: neither FIN acknowledged the other
+    rst,            // aborted by a reset
+    open,           // not closed by both sides in the capture
+};
+
+
+struct ChecksumCounts {
+    std::array<std::uint32_t, checksum_status_count> ipv4{};   // IPv4 header checksum (IPv6 has none)
+    std::array<std::uint32_t, checksum_status_count> tcp{};
+};
+
+/// How big a direction's segments could be, from the handshake, and what they were; with the
+/// arithmetic for an Ethernet link carrying the same options.
+struct SegmentSizing {
+    bool mss_known = false;              // the receiver's SYN (with an MSS) was captured
+    bool ipv6 = false;
+    std::uint16_t mss = 0;               // announced by the receiver: payload bytes per segment it accepts
+    std::uint32_t ip_header = 20;        // 20 (IPv4 without options) or 40 (IPv6)
+    std::uint32_t largest_ip_packet = 0; // mss + ip_header + 20: the packet size that MSS stands for
+    std::uint32_t option_bytes = 0;      // TCP option bytes in the sender's data segments (12: timestamps)
+    std::uint32_t max_payload = 0;       // mss - option_bytes
+    std::uint32_t largest = 0;           // largest payload seen in these segments
+    std::uint64_t largest_frame = 0;
+    std::uint32_t ethernet_mss = 0;      // 1500 - ip_header - 20
+    std::uint32_t ethernet_payload = 0;  // ethernet_mss - option_bytes
+    std::uint64_t ethernet_segments = 0; // ceil(bytes / ethernet_payload)
+};
+
+std::string_view close_pattern_name(ClosePattern p) noexcept;     // "three_packet" …
+std::string_view segment_limit_name(SegmentLimit l) noexcept;     // "mss", "window", "write_end", "unknown"
+std::string_view checksum_status_name(ChecksumStatus c) noexcept; // "valid", "invalid", "not_computed", "unverified"
+
 /// "127.0.0.1:52126" or "[::1]:3000".
 std::string to_string(const Endpoint& endpoint);
 
@@ -44,6 +95,9 @@ struct ConnectionOpened : EventBase {
     Endpoint client;
     Endpoint server;
     bool handshake_seen = true;
+    /// Another connection of the same client to the same server was still open (browsers
+    /// open a few in parallel): its stream number.
+    std::optional<std::uint32_t> alongside;
 };
 
 /// One of the three handshake packets (RFC 9293 §3.5).
@@ -74,6 +128,7 @@ struct SegmentRef {
     std::uint64_t acked_by = 0;          // frame of the first ACK covering it; 0 = not yet
     std::uint8_t flags = 0;              // the segment's TCP flags (PSH, FIN …)
     double time = 0.0;                   // when it was captured (seconds since the first frame)
+    SegmentLimit limit = SegmentLimit::unknown;
 };
 
 struct HttpHeader {
@@ -119,6 +174,21 @@ struct HttpResponse : EventBase {
     std::optional<double> time_to_first_byte;  // seconds from the request to the first segment of this response
     std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
     std::uint32_t index = 0;
+    /// Content-Range "bytes first-last/complete" parsed (206); whole_file: it covers every byte.
+    std::optional<std::uint64_t> range_first;
+    std::optional<std::uint64_t> range_last;
+    std::optional<std::uint64_t> range_complete;
+    bool range_whole_file = false;
+    std::optional<double> keep_alive_timeout;   // Keep-Alive: timeout=N, seconds
+    /// Segment facts: how many ended at the MSS, at the receiver's window, at a write (PSH).
+    std::uint32_t ended_by_mss = 0;
+    std::uint32_t ended_by_window = 0;
+    std::uint32_t ended_by_write = 0;
+    std::uint32_t psh_segments = 0;
+    SegmentSizing sizing;
+    /// A reset (or the end of the capture) cut it off: bytes announced but not seen.
+    std::optional<std::uint64_t> bytes_missing;
+    bool cut_by_reset = false;
 };
 
 /// The client's ACKs covered the last byte of a response.
@@ -152,6 +222,20 @@ struct Teardown : EventBase {
     bool after_end = false;
     std::uint64_t fin_frame = 0;
     double since_first_fin = 0;          // seconds from the first copy to this one (a FIN again)
+    /// This FIN does not acknowledge the peer's FIN sent before it: the two FINs crossed
+    /// (simultaneous close, RFC 9293 §3.6 figure 13), on both FIN steps.
+    bool crossed = false;
+    /// The second FIN rides on the ACK of the first: a 3-packet close (set on that packet).
+    bool merged_with_ack = false;
+    /// The first FIN of the connection: seconds since the connection's previous packet, and
+    /// the Keep-Alive timeout the sender announced (when it sent one).
+    std::optional<double> idle_before;
+    std::optional<double> keep_alive_timeout;
+    bool idle_close = false;             // the sender closed after the idle time it announced
+    /// The receiver of a FIN that also acknowledges its own FIN skips FIN-WAIT-2.
+    bool skips_fin_wait_2 = false;
+    std::optional<Direction> enters_time_wait;   // the side that entered TIME-WAIT with this packet
+    std::optional<double> after_peer_fin;    // the second FIN: seconds after the first one
 };
 
 /// A packet with RST: the connection is aborted (RFC 9293 §3.5.2).
@@ -190,6 +274,9 @@ struct PacketInfo : EventBase {
     std::uint32_t ack_raw = 0;
     std::uint32_t len = 0;
     std::uint32_t next_seq_rel = 0;      // seq + len (+1 for SYN or FIN)
+    ChecksumStatus ip_checksum = ChecksumStatus::valid;   // IPv4 only (IPv6: valid)
+    ChecksumStatus tcp_checksum = ChecksumStatus::valid;
+    std::uint8_t option_bytes = 0;       // TCP option bytes in this segment
     std::uint16_t window_raw = 0;
     std::optional<std::uint32_t> ts_val;
     std::optional<std::uint32_t> ts_ecr;
@@ -201,6 +288,10 @@ enum class CloseKind { fin, rst, open };
 struct DirectionTotals {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;            // TCP payload bytes
+    std::uint32_t largest_segment = 0;  // largest payload in one segment
+    std::uint64_t largest_frame = 0;
+    std::optional<std::uint16_t> mss;   // announced in this side's SYN
+    bool timestamps = false;            // this side's segments carry the timestamp option
 };
 
 /// One per connection: when it is fully closed, reset, or the capture ended.
@@ -224,6 +315,16 @@ struct ConnectionEnd : EventBase {
     std::string history;                 // Zeek's history letters (client upper case)
     std::array<std::uint32_t, analysis_flag_count> analysis_counts{};
     std::optional<double> initial_rtt;   // seconds, SYN to the handshake's ACK
+    ClosePattern close_pattern = ClosePattern::open;
+    std::uint32_t teardown_packets = 0;  // FINs and the packets that first acknowledged them
+    std::vector<StateChange> client_states;   // from the first frame on
+    std::vector<StateChange> server_states;
+    ChecksumCounts checksums;
+    /// No request was sent on it; preconnect: and it was opened while another connection of
+    /// the same client to the same server was open (a browser's spare connection).
+    bool unused = false;
+    bool preconnect = false;
+    std::optional<std::uint32_t> alongside;   // see ConnectionOpened
 };
 
 using Event = std::variant<PacketInfo, ConnectionOpened, Handshake, HttpRequest, HttpResponse, ResponseAcked,

@@ -54,6 +54,7 @@ struct SegmentOrigin {
     std::uint32_t len = 0;
     std::uint8_t flags = 0;      // TCP flags of the segment (PSH matters to students)
     double time = 0.0;           // seconds since the first frame
+    SegmentLimit limit = SegmentLimit::unknown;
 };
 
 class HttpStream {

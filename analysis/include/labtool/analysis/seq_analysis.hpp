@@ -5,6 +5,7 @@
 #include "labtool/analysis/decode.hpp"
 #include "labtool/analysis/frame.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,11 +36,34 @@ inline constexpr int analysis_flag_count = 15;
 
 /// The flag's name as in the JSON output ("retransmission", "duplicate_ack", …); index 0..14.
 std::string_view analysis_flag_name(int index) noexcept;
+/// The flag's index 0..14 (its bit number), as analysis_flag_name() takes it.
+constexpr int analysis_flag_index(AnalysisFlag f) noexcept { return std::countr_zero(static_cast<std::uint32_t>(f)); }
+
+/// One rule that fired: which flag, and the numbers it compared (sequence and ack numbers
+/// relative, as shown). The renderers put these into words; fields a rule does not use stay 0.
+struct AnalysisRule {
+    AnalysisFlag flag{};
+    std::uint8_t variant = 0;      // zero_window_probe: 0 one byte at the next seq, 1 Linux probe at next seq - 1
+    std::uint64_t seq = 0;         // this segment's seq
+    std::uint64_t next = 0;        // the next seq expected from this side
+    std::uint64_t len = 0;         // this segment's length
+    std::uint64_t bytes = 0;       // lost_segment: bytes not captured
+    std::uint64_t ack = 0;         // this segment's ack
+    std::uint64_t window = 0;      // this segment's window (raw)
+    std::uint64_t old_window = 0;  // window_update: the window before (raw)
+    std::uint64_t frame = 0;       // duplicate_ack: the frame it repeats
+    std::uint64_t count = 0;       // duplicate_ack: its number; fast_retransmission: the peer's duplicate ACKs
+    std::uint64_t peer_ack = 0;    // the peer's last ack
+    std::uint64_t peer_window = 0; // window_full: the peer's window (scaled)
+    std::uint64_t highest = 0;     // ack_lost_segment: the highest peer seq seen
+    double ms = 0;                 // out_of_order, fast_retransmission: milliseconds since the reference packet
+    double limit_ms = 0;           // … and the limit it stayed under
+};
 
 /// What the analysis found for one frame.
 struct PacketAnalysis {
     std::uint32_t flags = 0;                  // AnalysisFlag bits
-    std::vector<std::pair<AnalysisFlag, std::string>> rules;  // the rule that fired, with numbers
+    std::vector<AnalysisRule> rules;          // the rules that fired, with their numbers
     std::uint32_t dup_ack_num = 0;
     std::uint64_t dup_ack_frame = 0;
     std::uint64_t acks_frame = 0;             // the data segment this ACK acknowledges exactly
