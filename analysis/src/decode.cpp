@@ -238,6 +238,15 @@ std::string flags_to_string(std::uint8_t flags) {
     return s.empty() ? std::string("none") : s;
 }
 
+LinkLayer decode_link_layer(const Frame& frame) noexcept {
+    const Link link = decode_link(frame);
+    LinkLayer out;
+    out.status = link.status;
+    out.offset = link.offset;
+    out.ip_version = link.network == Network::ipv4 ? 4 : link.network == Network::ipv6 ? 6 : 0;
+    return out;
+}
+
 DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept {
     const Link link = decode_link(frame);
     if (link.status != DecodeStatus::ok) return link.status;

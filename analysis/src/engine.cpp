@@ -640,6 +640,9 @@ void Engine::Impl::analyze_packet(Connection& c, const TcpSegment& seg, Directio
     e.option_bytes = seg.option_bytes;
     e.ts_val = seg.options.ts_val;
     e.ts_ecr = seg.options.ts_ecr;
+    // SACK edges are in the peer's sequence space: relative to the same base as `ack`.
+    const std::uint32_t peer_base = e.ack_raw - e.ack_rel;
+    for (const auto& [left, right] : pa.sack) e.sack_rel.emplace_back(left - peer_base, right - peer_base);
     e.analysis = std::move(pa);
     emit(std::move(e));
 }
@@ -1185,6 +1188,17 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         e.headers_truncated = m.headers_truncated;
         e.segments = std::move(m.segments);
         e.index = c.request_count++;
+        // Was another connection of this client to this server still busy with a request?
+        if (table.size() <= max_parallel_scan)
+            for (const auto& [key, other] : table)
+                if (other.get() != &c && !other->ended && !other->requests.empty() &&
+                    other->client.endpoint.address == c.client.endpoint.address &&
+                    other->server.endpoint.address == c.server.endpoint.address &&
+                    other->server.endpoint.port == c.server.endpoint.port &&
+                    (!e.busy_stream || other->stream < *e.busy_stream)) {
+                    e.busy_stream = other->stream;
+                    e.busy_uri = other->requests.front().uri;
+                }
         if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, frame, now});
         ++stats.requests;
         emit(std::move(e));
@@ -1242,11 +1256,13 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
     // RFC 9112 §9.3.2: responses answer requests in the order they were sent; an interim
     // 1xx response (except 101) is followed by the final one for the same request.
     const bool interim = m.status >= 100 && m.status < 200 && m.status != 101;
+    e.interim = interim;
     if (!c.requests.empty()) {
         e.request_method = c.requests.front().method;
         e.request_uri = c.requests.front().uri;
         e.request_frame = c.requests.front().frame;
-        e.time_since_request = now - c.requests.front().time;
+        // To its last byte seen (an incomplete response is emitted later, at the RST or the end).
+        e.time_since_request = (m.segments.empty() ? now : m.segments.back().time) - c.requests.front().time;
         if (!m.segments.empty()) e.time_to_first_byte = m.segments.front().time - c.requests.front().time;
         if (!interim) c.requests.pop_front();
     }

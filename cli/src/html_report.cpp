@@ -168,6 +168,9 @@ struct Exchange {
     std::optional<double> time;
     std::optional<std::string> content_type;
     bool complete = true;
+    std::vector<a::HttpHeader> request_headers;
+    std::vector<a::HttpHeader> response_headers;
+    std::string status_line;          // "HTTP/1.1 200 OK"
 };
 
 struct Conn {
@@ -200,7 +203,7 @@ p { margin: 4px 0; }
 .overview { font-size: 16px; }
 .muted, .hint { color: #57606a; font-size: 13px; }
 .warn { color: #cf222e; }
-code, .mono, td.num { font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono", Consolas, monospace; font-size: 13px; }
+code, .mono, td.num { font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono", Consolas, "Noto Sans Mono CJK SC", "Microsoft YaHei", "PingFang SC", monospace; font-size: 13px; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: 13.5px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; }
@@ -217,25 +220,25 @@ a:hover { text-decoration: underline; }
 .timeline .chips { flex: 1; display: flex; flex-wrap: wrap; align-items: center; row-gap: 4px; }
 td.frames, td.num { white-space: nowrap; }
 .chip { display: inline-block; border: 1px solid #d4a72c; background: #fff8c5; border-radius: 4px; padding: 0 6px; margin: 2px 0;
-  font-family: "DejaVu Sans Mono", "Noto Sans Mono", monospace; font-size: 12.5px; }
+  font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Noto Sans Mono CJK SC", "Microsoft YaHei", "PingFang SC", monospace; font-size: 12.5px; }
 .chip small { color: #57606a; }
 .sep { color: #8c959f; margin: 0 4px; }
 details { border: 1px solid #d0d7de; border-radius: 4px; margin: 3px 0; padding: 0 8px; }
 details[open] { background: #f6f8fa; }
 details:target { outline: 2px solid #0969da; }
-summary { cursor: pointer; white-space: pre; overflow: hidden; text-overflow: ellipsis; font-family: "DejaVu Sans Mono", "Noto Sans Mono", monospace; font-size: 12.5px; padding: 2px 0; }
+summary { cursor: pointer; white-space: pre; overflow: hidden; text-overflow: ellipsis; font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Noto Sans Mono CJK SC", "Microsoft YaHei", "PingFang SC", monospace; font-size: 12.5px; padding: 2px 0; }
 details table { background: #fff; }
 .notes li { font-size: 14px; }
 footer { margin-top: 32px; color: #57606a; font-size: 12.5px; border-top: 1px solid #d0d7de; padding-top: 8px; }
 svg text { font-family: "DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono", monospace; }
-svg .lane-name { font-family: "Noto Sans", "DejaVu Sans", "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif; font-weight: 700; font-size: 15px; }
+svg .lane-name { font-family: "Noto Sans", "DejaVu Sans", "Noto Sans CJK SC", "Droid Sans Fallback", "Microsoft YaHei", "PingFang SC", sans-serif; font-weight: 700; font-size: 15px; }
 svg .lane-addr { font-size: 11px; fill: #57606a; }
 svg .lane-box { fill: #f6f8fa; stroke: #57606a; stroke-width: 1.2; }
 svg .lifeline { stroke: #8c959f; stroke-width: 2; }
 svg .lifeline.gap { stroke-dasharray: 3 5; }
 svg .when { font-size: 11px; fill: #57606a; }
 svg .label { font-size: 12px; }
-svg .annot { font-family: "Noto Sans", "DejaVu Sans", "Noto Sans CJK SC", "Droid Sans Fallback", sans-serif; font-size: 12.5px; font-weight: 700; }
+svg .annot { font-family: "Noto Sans", "DejaVu Sans", "Noto Sans CJK SC", "Droid Sans Fallback", "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 12.5px; font-weight: 700; }
 svg .annot.req { fill: #0550ae; } svg .annot.ok { fill: #116329; } svg .annot.redir { fill: #953800; } svg .annot.err { fill: #a40e26; }
 svg .flagged { fill: #bc4c00; font-weight: 700; }
 svg .st rect { fill: #fff8c5; stroke: #d4a72c; }
@@ -388,6 +391,7 @@ private:
         x.has_request = true;
         x.request = e.method + " " + e.uri + " " + e.version;
         x.request_frame = e.segments.empty() ? e.frame : e.segments.front().frame;
+        x.request_headers = e.headers;
         c.annotations[x.request_frame].push_back({"→ " + e.method + " " + shorten(clean(e.uri), label_chars), "req"});
     }
 
@@ -416,6 +420,8 @@ private:
         x.time = e.time_since_request;
         x.content_type = e.content_type;
         x.complete = e.complete;
+        x.response_headers = e.headers;
+        x.status_line = e.version + " " + std::to_string(e.status) + " " + e.reason;
         if (!x.has_request && e.request_uri)
             x.request = e.request_method.value_or("?") + " " + *e.request_uri;
         const std::string cls = e.status >= 400 ? "err" : e.status >= 300 ? "redir" : "ok";
@@ -793,6 +799,16 @@ private:
                 if (x.last_frame != x.first_frame) frames += "–" + frame_link(c, x.last_frame);
             }
             h += "<td class=\"mono frames\">" + frames + "</td></tr>\n";
+            // Each message's header block, as sent.
+            if (!x.request_headers.empty() || !x.response_headers.empty()) {
+                std::string block;
+                if (x.has_request) block += esc(x.request) + "\n";
+                for (const auto& hd : x.request_headers) block += esc(hd.name) + ": " + esc(hd.value) + "\n";
+                if (x.has_response) block += "\n" + esc(x.status_line) + "\n";
+                for (const auto& hd : x.response_headers) block += esc(hd.name) + ": " + esc(hd.value) + "\n";
+                h += "<tr class=\"hdrs\"><td></td><td colspan=\"7\"><details><summary>" + H(Msg::rep_headers) +
+                     "</summary><pre class=\"mono\">" + block + "</pre></details></td></tr>\n";
+            }
         }
         h += "</table>\n";
         if (c.exchanges_dropped)
@@ -877,10 +893,9 @@ private:
                 flags += "<div>⚑ " + H(Msg::pkt_flag, fmt::arg("flag", flag_label(lang_, flag_index(rule.flag))),
                                        fmt::arg("rule", rule_text(lang_, rule))) + "</div>";
             field(h, Msg::rep_f_analysis, flags.empty() ? H(Msg::rep_none) : flags);
-            if (!pa.sack.empty()) {
-                const std::uint32_t base = p.ack_raw - p.ack_rel;
+            if (!p.sack_rel.empty()) {
                 std::string sack;
-                for (const auto& [le, re] : pa.sack) sack += fmt::format("{}{}–{}", sack.empty() ? "" : ", ", le - base, re - base);
+                for (const auto& [le, re] : p.sack_rel) sack += fmt::format("{}{}–{}", sack.empty() ? "" : ", ", le, re);
                 if (pa.dsack) sack += " (D-SACK)";
                 field(h, Msg::rep_f_sack, esc(sack));
             }

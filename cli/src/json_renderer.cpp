@@ -136,14 +136,10 @@ private:
         j["duplicate_ack_frame"] = pa.dup_ack_num ? json(pa.dup_ack_frame) : json(nullptr);
         j["acks_frame"] = pa.acks_frame ? json(pa.acks_frame) : json(nullptr);
         j["ack_rtt"] = opt(pa.ack_rtt);
-        // SACK edges are in the peer's sequence space: relative to the same base as `ack`.
-        const std::uint32_t peer_base = e.ack_raw - e.ack_rel;
         json sack = json::array();
         json sack_raw = json::array();
-        for (const auto& [le, re] : pa.sack) {
-            sack.push_back({le - peer_base, re - peer_base});
-            sack_raw.push_back({le, re});
-        }
+        for (const auto& [le, re] : e.sack_rel) sack.push_back({le, re});
+        for (const auto& [le, re] : pa.sack) sack_raw.push_back({le, re});
         j["sack"] = std::move(sack);
         j["sack_raw"] = std::move(sack_raw);
         j["dsack"] = pa.dsack;

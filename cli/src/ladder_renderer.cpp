@@ -129,10 +129,12 @@ private:
     void handle(const a::Teardown& e) { set_states(e.stream, e.client_state, e.server_state); }
     void handle(const a::Reset& e) { set_states(e.stream, a::TcpState::closed, a::TcpState::closed); }
     void handle(const a::HttpRequest& e) {
-        if (pending_ && pending_->frame == e.frame) pending_->note = e.method + " " + e.uri;
+        if (pending_ && pending_->frame == e.frame && pending_->from == e.from) pending_->note = e.method + " " + e.uri;
     }
     void handle(const a::HttpResponse& e) {
-        if (pending_ && pending_->frame == e.frame) pending_->note = std::to_string(e.status) + " " + e.reason;
+        // Only on a server's arrow: a response cut off by a client's RST ends on the RST's frame.
+        if (pending_ && pending_->frame == e.frame && pending_->from == e.from)
+            pending_->note = std::to_string(e.status) + " " + e.reason;
     }
     void handle(const a::ConnectionEnd& e) {
         // Live, a finished connection's lanes are dropped (its last row printed first); late

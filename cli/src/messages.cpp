@@ -199,7 +199,7 @@ const Catalogue& english() {
         {Msg::split_reasons, "where each segment ended: {parts}"},
         {Msg::split_mss, "{n} at the MSS"},
         {Msg::split_window, "{n} at the edge of the client's receive window (flow control: the server may not send beyond ack + window until an ACK opens it)"},
-        {Msg::split_write, "{n} at the end of one write by the server (PSH)"},
+        {Msg::split_write, "{n} short of the MSS, at the end of one write by the server (PSH)"},
         {Msg::split_other, "{n} for a reason the capture does not show"},
         {Msg::resp_sizing, "the client announced MSS {mss} in its SYN: IP packets of up to {packet} bytes ({mss} + {iph} IPv{v} header + 20 TCP header){opts}; the largest segment here carried {largest} bytes (frame {frame})"},
         {Msg::resp_sizing_opts, "; each data segment also carries {opts} bytes of TCP options, leaving {max} bytes of data"},
@@ -220,7 +220,7 @@ const Catalogue& english() {
         {Msg::chk_invalid, "{n} invalid"},
         {Msg::chk_not_computed, "{n} not computed"},
         {Msg::chk_unverified, "{n} cut by the snaplen (unverified)"},
-        {Msg::chk_explain, "not computed: the field is zero or holds only the pseudo-header sum, because the checksum is filled in after the capture point (checksum offload), or never on loopback; Wireshark shows such checksums as \"unverified\". It is not an error"},
+        {Msg::chk_explain, "not computed: the field is zero or holds only the pseudo-header sum, because the checksum is filled in after the capture point (checksum offload), or never on loopback; Wireshark shows such checksums as \"unverified\" by default (as bad when told to check them). It is not an error"},
         {Msg::chk_explain_invalid, "invalid: the packet was changed or damaged after the checksum was computed"},
         {Msg::prefix, "[#{stream} frame {frame} {time}s]"},
         {Msg::lane_client, "client"},
@@ -262,6 +262,9 @@ const Catalogue& english() {
         {Msg::flag_reused_ports, "reused_ports"},
         {Msg::flag_count, "{n} {flag}"},
         {Msg::flag_separator, ", "},
+        {Msg::rep_headers, "headers"},
+        {Msg::hex_more, "… {n} more bytes of this frame not shown (-x shows the first {shown})"},
+        {Msg::item_separator, ", "},
     };
     return c;
 }
@@ -452,7 +455,7 @@ const Catalogue& chinese() {
         {Msg::split_reasons, "每个报文段在哪里结束：{parts}"},
         {Msg::split_mss, "{n} 个达到 MSS"},
         {Msg::split_window, "{n} 个到达客户端接收窗口的边缘（流量控制：在 ACK 把窗口推开之前，服务器不能发送超过 ack + 窗口的数据）"},
-        {Msg::split_write, "{n} 个在服务器一次写入的末尾（PSH）"},
+        {Msg::split_write, "{n} 个未达 MSS，在服务器一次写入的末尾（PSH）"},
         {Msg::split_other, "{n} 个的原因在捕获中看不出来"},
         {Msg::resp_sizing, "客户端在 SYN 中声明 MSS {mss}：IP 包最大 {packet} 字节（{mss} + IPv{v} 首部 {iph} + TCP 首部 20）{opts}；这里最大的报文段携带 {largest} 字节（帧 {frame}）"},
         {Msg::resp_sizing_opts, "；每个数据报文段还带有 {opts} 字节的 TCP 选项，所以最多 {max} 字节数据"},
@@ -473,7 +476,7 @@ const Catalogue& chinese() {
         {Msg::chk_invalid, "{n} 个错误"},
         {Msg::chk_not_computed, "{n} 个未计算"},
         {Msg::chk_unverified, "{n} 个被 snaplen 截断（无法验证）"},
-        {Msg::chk_explain, "未计算：该字段为 0 或只有伪首部的和，因为校验和在捕获点之后才填入（校验和卸载），在回环接口上则从不填入；Wireshark 把这种校验和显示为 \"unverified\"（未验证）。这不是错误"},
+        {Msg::chk_explain, "未计算：该字段为 0 或只有伪首部的和，因为校验和在捕获点之后才填入（校验和卸载），在回环接口上则从不填入；Wireshark 默认把这种校验和显示为 \"unverified\"（未验证），开启校验后显示为错误。这不是错误"},
         {Msg::chk_explain_invalid, "错误：校验和计算之后，包被修改或损坏了"},
         {Msg::prefix, "[#{stream} 帧 {frame} {time} 秒]"},
         {Msg::lane_client, "客户端"},
@@ -515,6 +518,9 @@ const Catalogue& chinese() {
         {Msg::flag_reused_ports, "端口重用（reused_ports）"},
         {Msg::flag_count, "{flag} {n} 次"},
         {Msg::flag_separator, "，"},
+        {Msg::rep_headers, "首部"},
+        {Msg::hex_more, "…… 这一帧还有 {n} 字节没有显示（-x 只显示前 {shown} 字节）"},
+        {Msg::item_separator, "、"},
     };
     return c;
 }

@@ -23,6 +23,17 @@ std::string mac(const std::uint8_t* p) {
     return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", p[0], p[1], p[2], p[3], p[4], p[5]);
 }
 
+/// Wireshark's words for a checksum's status (with validation on).
+std::string checksum_note(a::ChecksumStatus c) {
+    switch (c) {
+        case a::ChecksumStatus::valid: return " [correct]";
+        case a::ChecksumStatus::invalid: return " [incorrect]";
+        case a::ChecksumStatus::not_computed: return " [unverified: not computed, checksum offload]";
+        case a::ChecksumStatus::unverified: return " [unverified: packet cut by the snaplen]";
+    }
+    return "";
+}
+
 std::string bit(const char* name, std::uint8_t flags, std::uint8_t mask) {
     return fmt::format("{} {}", name, (flags & mask) ? "Set" : "Not set");
 }
@@ -47,11 +58,13 @@ std::vector<std::string> packet_details(std::uint64_t number, double time, const
         case a::LinkType::null:
         case a::LinkType::loop: {
             if (n < 4) return out;
+            // The family is in the writer's byte order (NULL) or network order (LOOP).
             const std::uint32_t le = b[0] | (b[1] << 8) | (std::uint32_t{b[2]} << 16) | (std::uint32_t{b[3]} << 24);
-            const std::uint32_t be = be32(&b[0]);
-            const std::uint32_t family = le < 256 ? le : be;
-            out.push_back(fmt::format("Null/Loopback, Family: {} ({})", family, family == 2 ? "IP" : "IPv6"));
-            ethertype = family == 2 ? 0x0800 : 0x86DD;
+            const std::uint32_t family = f.link == a::LinkType::loop ? be32(&b[0]) : le;
+            const int version = a::decode_link_layer(f).ip_version;
+            out.push_back(fmt::format("Null/Loopback, Family: {} ({})", family,
+                                      version == 4 ? "IP" : version == 6 ? "IPv6" : "unknown"));
+            ethertype = version == 4 ? 0x0800 : version == 6 ? 0x86DD : 0;
             off = 4;
             break;
         }
@@ -85,8 +98,8 @@ std::vector<std::string> packet_details(std::uint64_t number, double time, const
         out.push_back(fmt::format("    Identification: 0x{:04x}, Flags: {}{}, Fragment Offset: {}, Time to Live: {}",
                                   be16(ip + 4), (frag & 0x4000) ? "Don't fragment" : "-",
                                   (frag & 0x2000) ? ", More fragments" : "", (frag & 0x1FFF) * 8, ip[8]));
-        out.push_back(fmt::format("    Protocol: {} ({}), Header Checksum: 0x{:04x}", ip[9] == 6 ? "TCP" : "other", ip[9],
-                                  be16(ip + 10)));
+        out.push_back(fmt::format("    Protocol: {} ({}), Header Checksum: 0x{:04x}{}", ip[9] == 6 ? "TCP" : "other", ip[9],
+                                  be16(ip + 10), info ? checksum_note(info->ip_checksum) : std::string()));
         proto = ip[9];
         off += ihl;
     } else if (ethertype == 0x86DD && n >= off + 40) {
@@ -126,8 +139,8 @@ std::vector<std::string> packet_details(std::uint64_t number, double time, const
     std::string window = fmt::format("    Window: {}", be16(t + 14));
     if (info && info->analysis.window_scale > 0)
         window += fmt::format(", Calculated window size: {} (× {})", info->analysis.window, info->analysis.window_scale);
-    window += fmt::format(", Checksum: 0x{:04x} [unverified: offloaded on loopback], Urgent Pointer: {}", be16(t + 16),
-                          be16(t + 18));
+    window += fmt::format(", Checksum: 0x{:04x}{}, Urgent Pointer: {}", be16(t + 16),
+                          info ? checksum_note(info->tcp_checksum) : std::string(), be16(t + 18));
     out.push_back(window);
     if (hlen > 20 && n >= off + hlen) {
         std::string opts = "    Options:";

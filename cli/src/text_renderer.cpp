@@ -24,7 +24,8 @@ using namespace ansi;  // colour names: red, dim …
 namespace a = labtool::analysis;
 
 constexpr std::size_t segments_shown = 12;
-constexpr std::size_t columns = 100;           // width of the default output
+constexpr std::size_t columns = 100;
+constexpr std::size_t hex_bytes_shown = 256;   // -x: bytes of each frame dumped           // width of the default output
 constexpr std::size_t max_header_value = 48;   // columns of a header value in default output
 constexpr std::size_t summary_rows_kept = 500;   // per table; the rest are counted
 
@@ -60,14 +61,14 @@ std::string cut_width(const std::string& s, std::size_t width) {
 
 /// One table row: each cell padded to its column's display width, two spaces between columns.
 template <std::size_t N>
-std::string table_row(const Column (&columns)[N], const std::vector<std::string>& cells) {
+std::string table_row(const Column (&cols)[N], const std::vector<std::string>& cells) {
     std::string out;
     for (std::size_t i = 0; i < N && i < cells.size(); ++i) {
         const std::string& c = cells[i];
         const std::size_t w = display_width(c);
-        const std::string pad = columns[i].width > w ? std::string(columns[i].width - w, ' ') : std::string();
+        const std::string pad = cols[i].width > w ? std::string(cols[i].width - w, ' ') : std::string();
         if (i > 0) out += "  ";
-        out += columns[i].width == 0 ? c : columns[i].right ? pad + c : c + pad;
+        out += cols[i].width == 0 ? c : cols[i].right ? pad + c : c + pad;
     }
     return out;
 }
@@ -155,23 +156,22 @@ public:
         std::stable_sort(conn_rows_.begin(), conn_rows_.end(), [](const auto& x, const auto& y) { return x.stream < y.stream; });
         std::stable_sort(http_rows_.begin(), http_rows_.end(), [](const auto& x, const auto& y) { return x.stream < y.stream; });
         if (!conn_rows_.empty()) {
-            static constexpr Column conn_columns[] = {{7, false}, {25, false}, {9, true}, {11, true}, {11, true},
-                                                      {9, true},  {10, true},  {0, false}};
-            line("");
-            line("  " + paint(bold, table_row(conn_columns, split(T(Msg::sum_conn_header), '|'))));
+            static constexpr Column conn_columns[] = {{5, false}, {21, false}, {8, true}, {10, true}, {10, true},
+                                                      {7, true},  {9, true},   {0, false}};
+            table_line(paint(bold, table_row(conn_columns, split(T(Msg::sum_conn_header), '|'))));
             for (const auto& r : conn_rows_)
-                line("  " + table_row(conn_columns, {"#" + std::to_string(r.stream), r.client, std::to_string(r.requests),
+                table_line(table_row(conn_columns, {"#" + std::to_string(r.stream), r.client, std::to_string(r.requests),
                                                      std::to_string(r.client_bytes), std::to_string(r.server_bytes),
                                                      std::to_string(r.packets), fmt::format("{:.3f}s", r.duration), r.closed}));
             if (conn_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", conn_rows_dropped_)));
         }
         if (!http_rows_.empty()) {
-            static constexpr Column http_columns[] = {{7, false}, {42, false}, {7, true}, {11, true}, {10, true}, {0, false}};
+            static constexpr Column http_columns[] = {{5, false}, {40, false}, {6, true}, {10, true}, {8, true}, {0, false}};
             line("");
-            line("  " + paint(bold, table_row(http_columns, split(T(Msg::sum_http_header), '|'))));
+            table_line(paint(bold, table_row(http_columns, split(T(Msg::sum_http_header), '|'))));
             for (const auto& r : http_rows_) {
                 const std::string req = display_width(r.request) > 40 ? cut_width(r.request, 39) + "…" : r.request;
-                line("  " + table_row(http_columns, {"#" + std::to_string(r.stream), req, std::to_string(r.status),
+                table_line(table_row(http_columns, {"#" + std::to_string(r.stream), req, std::to_string(r.status),
                                                      std::to_string(r.bytes), std::to_string(r.segments),
                                                      r.time ? duration_text(opt_.lang, *r.time) : std::string("-")}));
             }
@@ -198,12 +198,14 @@ private:
     }
     // Default output fits `columns`: longer lines are broken between words (or CJK characters).
     void line(const std::string& t) {
-        if (display_width(t) <= columns) {
+        if (opt_.brief || display_width(t) <= columns) {   // -q: one line each, never broken
             out_ << t << '\n';
             return;
         }
         for (const auto& l : wrap_text(t, columns, 0, 6)) out_ << l << '\n';
     }
+    /// A row of a summary table: never wrapped (its columns are sized to fit).
+    void table_line(const std::string& t) { out_ << "  " << t << '\n'; }
     void detail(const std::string& t) {
         if (opt_.brief) return;
         for (const auto& l : wrap_text(t, columns, 6, 8)) out_ << l << '\n';
@@ -228,8 +230,13 @@ private:
             line("");
             const auto lines = packet_details(e.frame, frame_time_, f, &e);
             for (std::size_t i = 0; i < lines.size(); ++i) line(i == 0 ? paint(bold, lines[i]) : "  " + lines[i]);
-            if (opt_.hex)
-                for (const auto& h : hex_dump(frame_bytes_)) line("  " + paint(dim, h));
+            if (opt_.hex) {
+                // Headers and the start of the payload; a 64 KB segment would be 4000 lines.
+                const std::size_t shown = std::min(frame_bytes_.size(), hex_bytes_shown);
+                for (const auto& h : hex_dump(std::span<const std::uint8_t>(frame_bytes_).first(shown))) line("  " + paint(dim, h));
+                if (frame_bytes_.size() > shown)
+                    line("  " + T(Msg::hex_more, fmt::arg("n", frame_bytes_.size() - shown), fmt::arg("shown", shown)));
+            }
             return;
         }
         const auto& pa = e.analysis;
@@ -238,10 +245,9 @@ private:
         if (pa.bytes_in_flight) s += " " + T(Msg::pkt_in_flight, fmt::arg("bytes", *pa.bytes_in_flight));
         if (pa.acks_frame)
             s += " (" + T(Msg::pkt_acks, fmt::arg("frame", pa.acks_frame), fmt::arg("ms", ms(pa.ack_rtt.value_or(0)))) + ")";
-        if (!pa.sack.empty()) {
-            const std::uint32_t base = e.ack_raw - e.ack_rel;
+        if (!e.sack_rel.empty()) {
             s += " SACK";
-            for (const auto& [le, re] : pa.sack) s += fmt::format(" {}-{}", le - base, re - base);
+            for (const auto& [le, re] : e.sack_rel) s += fmt::format(" {}-{}", le, re);
             if (pa.dsack) s += " (D-SACK)";
         }
         line(s);
@@ -304,9 +310,7 @@ private:
             opts.push_back(T(e.sack_perm ? Msg::opt_sack : Msg::opt_no_sack));
             if (e.timestamps) opts.push_back(T(Msg::opt_ts));
             opts.push_back(T(Msg::opt_syn_window, fmt::arg("win", e.window)));
-            std::string joined;
-            for (const auto& o : opts) joined += (joined.empty() ? "" : "; ") + o;
-            detail(joined);
+            detail(join(opts, T(Msg::list_separator)));
         } else {
             // RFC 7323 §2.3: the window a host sends is scaled by the shift that host announced.
             if (c.client_wscale && c.server_wscale) {
@@ -345,14 +349,6 @@ private:
     }
 
     void render(const a::HttpRequest& e) {
-        busy_[e.stream].push_back(e.uri);
-        std::optional<std::pair<std::uint32_t, std::string>> busy_other;
-        for (const auto& [stream, pending] : busy_)
-            if (stream != e.stream && !pending.empty() && conns_.count(stream) && conns_.count(e.stream) &&
-                conns_[stream].server.port == conns_[e.stream].server.port) {
-                busy_other = std::make_pair(stream, pending.front());
-                break;
-            }
         if (opt_.brief) return;
         line(fmt::format("{} {} {} {} {}", prefix(e), paint(cyan, T(Msg::req_title)), paint(bold, e.method), e.uri,
                          e.version));
@@ -375,14 +371,11 @@ private:
         }
         if (e.index > 0) detail(T(Msg::req_keepalive, fmt::arg("n", e.index + 1)));
         if (e.uri == "/favicon.ico") detail(T(Msg::req_favicon));
-        if (busy_other)
-            detail(T(Msg::busy_note, fmt::arg("other", busy_other->first), fmt::arg("uri", busy_other->second)));
+        if (e.busy_stream && e.busy_uri)
+            detail(T(Msg::busy_note, fmt::arg("other", *e.busy_stream), fmt::arg("uri", *e.busy_uri)));
     }
 
     void render(const a::HttpResponse& e) {
-        const bool interim = e.status >= 100 && e.status < 200 && e.status != 101;
-        if (auto it = busy_.find(e.stream); it != busy_.end() && !it->second.empty() && !interim)
-            it->second.erase(it->second.begin());
         const std::uint64_t total = e.header_bytes + e.body_bytes;
         HttpRow row;
         row.stream = e.stream;
@@ -486,7 +479,7 @@ private:
     void render(const a::ResponseAcked& e) {
         if (opt_.brief) return;
         std::string frames;
-        for (auto f : e.ack_frames) frames += (frames.empty() ? "" : ", ") + std::to_string(f);
+        for (auto f : e.ack_frames) frames += (frames.empty() ? "" : T(Msg::item_separator)) + std::to_string(f);
         line(fmt::format("{} {} {}", prefix(e), paint(green, T(Msg::ack_title)),
                          T(Msg::ack_whole, fmt::arg("status", e.status),
                            fmt::arg("to", e.request_uri ? " " + *e.request_uri : std::string()), fmt::arg("ack", e.ack_rel),
@@ -575,7 +568,6 @@ private:
     void render(const a::ConnectionEnd& e) {
         open_.erase(e.stream);
         conns_.erase(e.stream);
-        busy_.erase(e.stream);
         const std::string how = close_how_text(opt_.lang, e);
         const std::string closed = close_cell_text(opt_.lang, e);
         if (conn_rows_.size() < summary_rows_kept)
@@ -624,7 +616,6 @@ private:
     TextOptions opt_;
     std::map<std::uint32_t, ConnInfo> conns_;
     std::set<std::uint32_t> open_;
-    std::map<std::uint32_t, std::vector<std::string>> busy_;   // requests still waiting for an answer
     std::set<Msg> said_;   // teaching sentences already said in full this run
     std::vector<ConnRow> conn_rows_;
     std::vector<HttpRow> http_rows_;

@@ -40,8 +40,23 @@ std::string render(Lang lang, bool brief, bool ladder = false) {
     return out.str();
 }
 
+/// The text with wrapped lines joined again (default output is wrapped at 100 columns).
+std::string unwrapped(const std::string& t) {
+    std::string out;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t.compare(i, 9, "\n        ") == 0) {
+            out += ' ';
+            i += 8;
+            continue;
+        }
+        out += t[i];
+    }
+    return out;
+}
+
 TEST(TextRenderer, EnglishExplainsTheArithmetic) {
-    const std::string t = render(Lang::en, false);
+    const std::string wrapped = render(Lang::en, false);
+    const std::string t = unwrapped(wrapped);
     EXPECT_EQ(t.find("[format error"), std::string::npos) << t;
     EXPECT_NE(t.find("ack 1055145364 (relative 1) = client ISN 1055145363 + 1: a SYN consumes one sequence number"), std::string::npos) << t;
     EXPECT_NE(t.find("window 65535 × 256 (scale from the client's SYN) = 16776960 bytes"), std::string::npos) << t;
@@ -49,17 +64,27 @@ TEST(TextRenderer, EnglishExplainsTheArithmetic) {
     EXPECT_NE(t.find("206 Partial Content"), std::string::npos);
     EXPECT_NE(t.find("frame 6: seq 1089 + 2000 bytes = next seq 3089"), std::string::npos) << t;
     EXPECT_NE(t.find("would take 3 segments"), std::string::npos) << t;
-    EXPECT_NE(t.find("PSH (push) on frame 6"), std::string::npos) << t;
-    EXPECT_NE(t.find("the client closes first, so the client goes to FIN-WAIT-1"), std::string::npos) << t;
-    EXPECT_NE(t.find("a 3-packet close"), std::string::npos) << t;
-    EXPECT_NE(t.find("TIME-WAIT lasts 2×MSL"), std::string::npos) << t;
+    EXPECT_NE(t.find("PSH on 1 of 2 segment(s) (last: frame 6)"), std::string::npos) << t;
+    EXPECT_NE(t.find("the client closes first: it enters FIN-WAIT-1; the server enters CLOSE-WAIT"), std::string::npos) << t;
+    EXPECT_NE(t.find("a 3-packet close: the server had nothing more to send"), std::string::npos) << t;
+    EXPECT_NE(t.find("the client enters TIME-WAIT: it keeps the connection's record for 2×MSL"), std::string::npos) << t;
+    EXPECT_NE(t.find("here bytes 0–2999 of 3000: the whole file"), std::string::npos) << t;
+    // Default output fits 100 columns.
+    std::istringstream lines(wrapped);
+    for (std::string l; std::getline(lines, l);) {
+        std::size_t columns = 0;
+        for (unsigned char ch : l) columns += (ch & 0xC0) != 0x80;
+        EXPECT_LE(columns, 100u) << l;
+    }
 }
 
 TEST(TextRenderer, ChineseHasNoEnglishSentencesAndFormatsEverything) {
-    const std::string t = render(Lang::zh, false);
+    const std::string t = unwrapped(render(Lang::zh, false));
     EXPECT_EQ(t.find("[format error"), std::string::npos) << t;
     EXPECT_NE(t.find("SYN 占用一个序号"), std::string::npos) << t;
-    EXPECT_NE(t.find("客户端先关闭，所以客户端进入 FIN-WAIT-1"), std::string::npos) << t;
+    EXPECT_NE(t.find("客户端先关闭：客户端进入 FIN-WAIT-1"), std::string::npos) << t;
+    EXPECT_NE(t.find("[#0 帧 "), std::string::npos) << t;
+    EXPECT_EQ(t.find("; "), std::string::npos) << "half-width separators in Chinese text:\n" << t;
     EXPECT_EQ(t.find("consumes one sequence number"), std::string::npos);
     EXPECT_EQ(t.find("closes first"), std::string::npos);
 }
@@ -104,7 +129,7 @@ TEST(TextRenderer, ExplainsASecondConnectionUsedWhileTheFirstIsBusy) {
 
 TEST(LadderRenderer, TwoLanesOneArrowPerPacketAndTheStates) {
     const std::string t = render(Lang::en, false, true);
-    EXPECT_NE(t.find("browser :52126"), std::string::npos) << t;
+    EXPECT_NE(t.find("client :52126"), std::string::npos) << t;
     EXPECT_NE(t.find("labtool :3000"), std::string::npos) << t;
     std::size_t arrows = 0;
     for (std::size_t at = t.find("▶│"); at != std::string::npos; at = t.find("▶│", at + 1)) ++arrows;
@@ -113,7 +138,44 @@ TEST(LadderRenderer, TwoLanesOneArrowPerPacketAndTheStates) {
     for (const char* s : {"SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1", "CLOSE-WAIT", "TIME-WAIT", "LAST-ACK", "CLOSED",
                           "GET /audio.mp3", "206 Partial Content"})
         EXPECT_NE(t.find(s), std::string::npos) << s << "\n" << t;
-    EXPECT_NE(render(Lang::zh, false, true).find("浏览器 :52126"), std::string::npos);
+    EXPECT_NE(render(Lang::zh, false, true).find("客户端 :52126"), std::string::npos);
+}
+
+TEST(LadderRenderer, LiveRowsNeverMixConnections) {
+    // Two connections whose packets interleave: live (not grouped), every row must sit under
+    // the lanes of its own connection.
+    test::ConversationBuilder a(100, 200, 52126), b(5000, 6000, 52128);
+    a.send(true, f::syn);
+    b.send(true, f::syn);
+    a.send(false, f::syn | f::ack);
+    b.send(false, f::syn | f::ack);
+    a.send(true, f::ack);
+    b.send(true, f::ack);
+    std::vector<std::vector<std::uint8_t>> frames;
+    for (std::size_t i = 0; i < 3; ++i) {
+        frames.push_back(a.frames[i]);
+        frames.push_back(b.frames[i]);
+    }
+    std::ostringstream out;
+    TextOptions o;
+    auto r = make_ladder_renderer(out, o, false);
+    test::render_frames(*r, frames, true);
+    r->flush();
+    // Walk the output: a header names the connection; each row's client port must match it.
+    std::istringstream lines(out.str());
+    std::string current;
+    int rows = 0;
+    for (std::string l; std::getline(lines, l);) {
+        if (l.rfind("#", 0) == 0) {
+            current = l.find(":52126") != std::string::npos ? "a" : "b";
+            continue;
+        }
+        if (l.find("│") == std::string::npos) continue;
+        ++rows;
+        const std::size_t frame = std::stoul(l.substr(0, 6));
+        EXPECT_EQ(current, frame % 2 == 1 ? "a" : "b") << "frame " << frame << " under the wrong lanes:\n" << out.str();
+    }
+    EXPECT_EQ(rows, 6) << out.str();
 }
 
 }  // namespace

@@ -8,6 +8,11 @@
 #include <string>
 #include <unistd.h>
 
+namespace labtool::test::scenarios {
+// Test names and ctest names show the scenario's name, not its bytes.
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
+}  // namespace labtool::test::scenarios
+
 namespace {
 
 using namespace labtool::golden;
@@ -53,7 +58,8 @@ TEST_P(ScenarioGolden, Replay) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Captures, ScenarioGolden, ::testing::ValuesIn(sc::all()),
-                         [](const ::testing::TestParamInfo<sc::Scenario>& info) { return std::string(info.param.name); });
+std::string scenario_name(const ::testing::TestParamInfo<sc::Scenario>& p) { return p.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Captures, ScenarioGolden, ::testing::ValuesIn(sc::all()), scenario_name);
 
 }  // namespace

@@ -77,8 +77,8 @@ TEST(HtmlReport, LaddersLanesStatesAndExchanges) {
     EXPECT_EQ(count(h, "</svg>"), 1u);
     EXPECT_EQ(h.find("[format error"), std::string::npos);
     EXPECT_TRUE(has(h, "page-load.pcap"));
-    // Two role lanes, named from the User-Agent and the Server header, with their ports.
-    EXPECT_TRUE(has(h, ">browser :52126</text>"));
+    // Two role lanes, named as in the terminal ladder (the server by its Server header), with ports.
+    EXPECT_TRUE(has(h, ">client :52126</text>"));
     EXPECT_TRUE(has(h, ">labtool :3000</text>"));
     EXPECT_EQ(count(h, "<g class=\"lane "), 2u);
     // One arrow per packet (10), colour-coded; and one <details> per packet.
@@ -132,7 +132,7 @@ TEST(HtmlReport, ChineseHeadingsAndEveryMessageFormats) {
     const std::string zh = render(Lang::zh, conversation("/audio.mp3"));
     EXPECT_EQ(zh.find("[format error"), std::string::npos);
     EXPECT_TRUE(has(zh, "<html lang=\"zh-CN\">"));
-    EXPECT_TRUE(has(zh, ">浏览器 :52126</text>"));
+    EXPECT_TRUE(has(zh, ">客户端 :52126</text>"));
     EXPECT_TRUE(has(zh, "时序图"));
     EXPECT_TRUE(has(zh, "双方的 TCP 状态"));
     EXPECT_TRUE(has(zh, "FIN-WAIT-1"));
@@ -188,7 +188,7 @@ TEST(HtmlReportChromium, RendersTheDiagram) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string& dom = r.out;
     EXPECT_TRUE(has(dom, "<svg")) << dom.substr(0, 1000);
-    EXPECT_TRUE(has(dom, "browser :52126"));
+    EXPECT_TRUE(has(dom, "client :52126"));
     EXPECT_TRUE(has(dom, "labtool :3000"));
     EXPECT_EQ(count(dom, "<g class=\"arrow "), 10u);
     EXPECT_TRUE(has(dom, "FIN-WAIT-1"));

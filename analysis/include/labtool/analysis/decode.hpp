@@ -88,6 +88,15 @@ enum class DecodeStatus {
     unsupported_link,
 };
 
+/// Where the IP header of `frame` starts and its version (4, 6; 0 not IP), by the rules decode()
+/// uses (VLAN tags, both byte orders of a NULL/LOOP family), for the -v packet view.
+struct LinkLayer {
+    DecodeStatus status = DecodeStatus::ok;
+    int ip_version = 0;
+    std::size_t offset = 0;
+};
+LinkLayer decode_link_layer(const Frame& frame) noexcept;
+
 /// Decodes `frame` into `out`. Every byte read is bounds-checked; on any status but `ok` the
 /// contents of `out` are unspecified.
 DecodeStatus decode(const Frame& frame, TcpSegment& out) noexcept;

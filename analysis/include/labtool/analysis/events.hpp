@@ -148,6 +148,10 @@ struct HttpRequest : EventBase {
     bool headers_truncated = false;      // only the request line was captured
     std::vector<SegmentRef> segments;
     std::uint32_t index = 0;             // 0-based request number on this connection
+    /// Another connection of the same client to the same server was still waiting for the
+    /// answer to this request (HTTP/1.1 answers one at a time per connection): its stream and URI.
+    std::optional<std::uint32_t> busy_stream;
+    std::optional<std::string> busy_uri;
 };
 
 /// An HTTP/1.x response, paired in order with the request it answers (RFC 9112 §9.3.2).
@@ -174,6 +178,7 @@ struct HttpResponse : EventBase {
     std::optional<double> time_to_first_byte;  // seconds from the request to the first segment of this response
     std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
     std::uint32_t index = 0;
+    bool interim = false;                // 1xx other than 101: the final response follows (RFC 9110 §15.2)
     /// Content-Range "bytes first-last/complete" parsed (206); whole_file: it covers every byte.
     std::optional<std::uint64_t> range_first;
     std::optional<std::uint64_t> range_last;
@@ -281,6 +286,7 @@ struct PacketInfo : EventBase {
     std::optional<std::uint32_t> ts_val;
     std::optional<std::uint32_t> ts_ecr;
     PacketAnalysis analysis;             // flags, rules, window (scaled), bytes in flight, RTT, SACK
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sack_rel;  // SACK edges, relative like `ack`
 };
 
 enum class CloseKind { fin, rst, open };
