@@ -1,5 +1,7 @@
 #include "explain.hpp"
 
+#include <algorithm>
+
 namespace labtool::cli {
 
 namespace a = labtool::analysis;
@@ -76,7 +78,11 @@ std::vector<std::string> wrap_text(std::string_view text, std::size_t width, std
             continue;
         }
         const std::size_t w = display_width(token);
-        if (used > start_used && used + pending_space.size() + w > width) {
+        // Chinese closing punctuation never starts a line: it stays with what it closes.
+        static constexpr std::string_view no_break_before[] = {"，", "。", "；", "：", "、", "）", "！", "？", "」", "』"};
+        const bool closing = pending_space.empty() &&
+                             std::find(std::begin(no_break_before), std::end(no_break_before), token) != std::end(no_break_before);
+        if (!closing && used > start_used && used + pending_space.size() + w > width) {
             lines.push_back(current);
             current = std::string(indent, ' ');
             used = start_used = indent;

@@ -265,6 +265,8 @@ const Catalogue& english() {
         {Msg::rep_headers, "headers"},
         {Msg::hex_more, "… {n} more bytes of this frame not shown (-x shows the first {shown})"},
         {Msg::item_separator, ", "},
+        {Msg::resp_sizing_brief, "at most {max} data bytes per segment here (see above); the largest carried {largest} bytes (frame {frame})"},
+        {Msg::resp_psh_brief, "PSH on {n} of {segments} segment(s) (last: frame {frame}): the end of a write (see above)"},
     };
     return c;
 }
@@ -521,6 +523,8 @@ const Catalogue& chinese() {
         {Msg::rep_headers, "首部"},
         {Msg::hex_more, "…… 这一帧还有 {n} 字节没有显示（-x 只显示前 {shown} 字节）"},
         {Msg::item_separator, "、"},
+        {Msg::resp_sizing_brief, "这里每个报文段最多 {max} 字节数据（见上文）；最大的携带 {largest} 字节（帧 {frame}）"},
+        {Msg::resp_psh_brief, "{segments} 个报文段中有 {n} 个带 PSH（最后一个：帧 {frame}）：一次写入的末尾（见上文）"},
     };
     return c;
 }

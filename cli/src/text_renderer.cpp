@@ -158,11 +158,13 @@ public:
         if (!conn_rows_.empty()) {
             static constexpr Column conn_columns[] = {{5, false}, {21, false}, {8, true}, {10, true}, {10, true},
                                                       {7, true},  {9, true},   {0, false}};
+            line("");
             table_line(paint(bold, table_row(conn_columns, split(T(Msg::sum_conn_header), '|'))));
             for (const auto& r : conn_rows_)
                 table_line(table_row(conn_columns, {"#" + std::to_string(r.stream), r.client, std::to_string(r.requests),
                                                      std::to_string(r.client_bytes), std::to_string(r.server_bytes),
-                                                     std::to_string(r.packets), fmt::format("{:.3f}s", r.duration), r.closed}));
+                                                     std::to_string(r.packets),
+                                        T(Msg::unit_s, fmt::arg("n", fmt::format("{:.3f}", r.duration))), r.closed}));
             if (conn_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", conn_rows_dropped_)));
         }
         if (!http_rows_.empty()) {
@@ -446,9 +448,14 @@ private:
             const std::string opts = z.option_bytes ? T(Msg::resp_sizing_opts, fmt::arg("opts", z.option_bytes),
                                                          fmt::arg("max", z.max_payload))
                                                     : std::string();
-            detail(T(Msg::resp_sizing, fmt::arg("mss", z.mss), fmt::arg("packet", z.largest_ip_packet),
-                     fmt::arg("iph", z.ip_header), fmt::arg("v", z.ipv6 ? 6 : 4), fmt::arg("opts", opts),
-                     fmt::arg("largest", z.largest), fmt::arg("frame", z.largest_frame)));
+            // The arithmetic in full once per run for each MSS and options; briefly afterwards.
+            if (sizing_said_.insert({z.mss, z.option_bytes}).second)
+                detail(T(Msg::resp_sizing, fmt::arg("mss", z.mss), fmt::arg("packet", z.largest_ip_packet),
+                         fmt::arg("iph", z.ip_header), fmt::arg("v", z.ipv6 ? 6 : 4), fmt::arg("opts", opts),
+                         fmt::arg("largest", z.largest), fmt::arg("frame", z.largest_frame)));
+            else
+                detail(T(Msg::resp_sizing_brief, fmt::arg("max", z.max_payload), fmt::arg("largest", z.largest),
+                         fmt::arg("frame", z.largest_frame)));
             if (z.largest > z.max_payload)
                 detail(T(Msg::resp_over_mss, fmt::arg("frame", z.largest_frame), fmt::arg("largest", z.largest),
                          fmt::arg("max", z.max_payload)));
@@ -465,8 +472,11 @@ private:
             std::uint64_t last = 0;
             for (const auto& g : e.segments)
                 if (g.flags & a::tcp_flag::psh) last = g.frame;
-            detail(T(Msg::resp_psh, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
-                     fmt::arg("frame", last)));
+            once(Msg::resp_psh,
+                 T(Msg::resp_psh, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
+                   fmt::arg("frame", last)),
+                 T(Msg::resp_psh_brief, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
+                   fmt::arg("frame", last)));
         }
         if (!e.complete) {
             if (e.cut_by_reset && e.bytes_missing)
@@ -616,7 +626,8 @@ private:
     TextOptions opt_;
     std::map<std::uint32_t, ConnInfo> conns_;
     std::set<std::uint32_t> open_;
-    std::set<Msg> said_;   // teaching sentences already said in full this run
+    std::set<Msg> said_;
+    std::set<std::pair<std::uint32_t, std::uint32_t>> sizing_said_;   // (MSS, option bytes) explained   // teaching sentences already said in full this run
     std::vector<ConnRow> conn_rows_;
     std::vector<HttpRow> http_rows_;
     std::uint64_t frame_number_ = 0;
