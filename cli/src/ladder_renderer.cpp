@@ -110,7 +110,7 @@ private:
             l.client_state = a::TcpState::established;
             l.server_state = a::TcpState::established;
         }
-        if (!grouped_) header(e.stream, l);
+        // Live, the lanes are named with the connection's first row (see emit_pending).
     }
 
     void handle(const a::PacketInfo& e) {
