@@ -194,8 +194,8 @@ private:
                              : r.label.find("FIN") != std::string::npos ? magenta
                                                                         : nullptr;
         if (colour) arrow = paint(colour, arrow);
-        out_ << fmt::format("{:>6} {}{} {}\n", r.frame, pad_right(r.client_state, state_width), arrow,
-                            r.server_state.empty() ? std::string() : paint(dim, r.server_state));
+        out_ << fmt::format("{:>6} {}{}{}\n", r.frame, pad_right(r.client_state, state_width), arrow,
+                            r.server_state.empty() ? std::string() : " " + paint(dim, r.server_state));
     }
 
     std::ostream& out_;

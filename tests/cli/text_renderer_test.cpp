@@ -180,3 +180,32 @@ TEST(LadderRenderer, LiveRowsNeverMixConnections) {
 
 }  // namespace
 }  // namespace labtool::cli
+
+namespace labtool::cli {
+namespace {
+
+/// One request for /favicon.ico answered with `status`, in English.
+std::string favicon_run(const std::string& status) {
+    test::ConversationBuilder conv;
+    conv.send(true, f::syn);
+    conv.send(false, f::syn | f::ack);
+    conv.send(true, f::ack);
+    conv.send(true, f::psh | f::ack, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n");
+    conv.send(false, f::psh | f::ack, "HTTP/1.1 " + status + "\r\nContent-Length: 2\r\n\r\nok");
+    std::ostringstream out;
+    TextOptions o;
+    auto r = make_text_renderer(out, o);
+    test::render_frames(*r, conv.frames, false);
+    return unwrapped(out.str());
+}
+
+TEST(TextRenderer, FaviconIsCalledHarmlessOnlyWhenItWasA404) {
+    const std::string ok = favicon_run("200 OK");
+    EXPECT_NE(ok.find("asks for /favicon.ico by itself"), std::string::npos) << ok;
+    EXPECT_EQ(ok.find("harmless"), std::string::npos) << ok;
+    const std::string missing = favicon_run("404 Not Found");
+    EXPECT_NE(missing.find("this 404 is harmless"), std::string::npos) << missing;
+}
+
+}  // namespace
+}  // namespace labtool::cli
