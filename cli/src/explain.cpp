@@ -45,6 +45,16 @@ std::size_t display_width(std::string_view s) {
     return w;
 }
 
+std::string cut_to_width(const std::string& s, std::size_t width) {
+    std::size_t end = 0;
+    while (end < s.size()) {
+        const std::size_t next = end + utf8_length(static_cast<unsigned char>(s[end]));
+        if (next > s.size() || display_width(std::string_view(s).substr(0, next)) > width) break;
+        end = next;
+    }
+    return s.substr(0, end);
+}
+
 std::vector<std::string> wrap_text(std::string_view text, std::size_t width, std::size_t first_indent,
                                    std::size_t indent) {
     // Tokens: a run of spaces, a run of narrow non-space characters (a word), or one wide

@@ -29,6 +29,8 @@ std::string format_msg(Lang lang, Msg m, Args&&... args) {
 
 /// Columns `text` takes in a terminal: CJK and other wide characters two, the rest one.
 std::size_t display_width(std::string_view text);
+/// The longest prefix of `s` (whole UTF-8 characters) that fits `width` columns.
+std::string cut_to_width(const std::string& s, std::size_t width);
 /// `text` broken into lines of at most `width` columns (the first after `first_indent`, the
 /// rest after `indent` spaces): between words, and between CJK characters.
 std::vector<std::string> wrap_text(std::string_view text, std::size_t width, std::size_t first_indent,

@@ -27,18 +27,6 @@ std::string pad_right(const std::string& s, std::size_t width) {
     return w >= width ? s : s + std::string(width - w, ' ');
 }
 
-/// The longest prefix of `s` (whole UTF-8 characters) that fits `width` columns.
-std::string cut_to_width(const std::string& s, std::size_t width) {
-    std::size_t end = 0;
-    while (end < s.size()) {
-        std::size_t next = end + 1;
-        while (next < s.size() && (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) ++next;
-        if (display_width(std::string_view(s).substr(0, next)) > width) break;
-        end = next;
-    }
-    return s.substr(0, end);
-}
-
 std::string repeat(std::string_view unit, std::size_t n) {
     std::string out;
     for (std::size_t i = 0; i < n; ++i) out += unit;

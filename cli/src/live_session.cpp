@@ -2,6 +2,7 @@
 // `labtool serve`: the server alone.
 #include "frame_adapter.hpp"
 #include "commented_recorder.hpp"
+#include "explain.hpp"
 #include "packet_queue.hpp"
 #include "renderer.hpp"
 #include "sessions.hpp"
@@ -42,17 +43,19 @@ std::atomic<bool> stop_requested{false};
 void install_stop_handlers() { platform::install_stop_flag(stop_requested); }
 
 /// Resolves the folder to serve; prints an error and returns empty when it is unusable.
-std::filesystem::path resolve_root(const std::string& root) {
+std::filesystem::path resolve_root(Lang lang, const std::string& root) {
     namespace fs = std::filesystem;
     if (root.empty()) {
         fs::path builtin = server::builtin_www_root();
-        if (builtin.empty()) print_error("the built-in page was not found beside the labtool binary; pass --root DIR");
+        if (builtin.empty()) print_error(lang, format_msg(lang, Msg::err_no_builtin_page));
         return builtin;
     }
     std::error_code ec;
     const fs::path path = platform::from_utf8(root);
     if (!fs::is_directory(path, ec)) {
-        print_error("--root " + root + ": not a folder" + (ec ? " (" + ec.message() + ")" : std::string()));
+        print_error(lang, ec ? format_msg(lang, Msg::err_root_not_folder_because, fmt::arg("root", root),
+                                          fmt::arg("error", ec.message()))
+                             : format_msg(lang, Msg::err_root_not_folder, fmt::arg("root", root)));
         return {};
     }
     return fs::canonical(path, ec);
@@ -79,26 +82,26 @@ void apply(server::ServerConfig& c, const ServerFlags& f) {
 
 /// Started with sudo: drop root (as tcpdump does) once the capture is open and the port bound
 /// (the recording was given to the sudo user when it was opened). Returns false when the drop failed.
-bool drop_root() {
+bool drop_root(Lang lang) {
     const auto drop = platform::drop_privileges_if_sudo();
     if (drop.error) {
-        print_error(drop.message.empty() ? "could not drop root privileges: " + drop.error.message() : drop.message);
+        print_error(lang, drop.message.empty()
+                              ? format_msg(lang, Msg::err_drop_root, fmt::arg("error", drop.error.message()))
+                              : drop.message);
         return false;
     }
     if (drop.dropped && !drop.message.empty()) std::cerr << "labtool: " << drop.message << "\n";
-    if (platform::running_as_root_without_sudo())
-        print_warning("running as root: the server reads files with root's rights (start it with sudo, or grant "
-                      "capture with setcap, to serve as your own user)");
+    if (platform::running_as_root_without_sudo()) print_warning(lang, format_msg(lang, Msg::warn_root_without_sudo));
     return true;
 }
 
-int start_error(const std::error_code& ec, std::uint16_t port) {
+int start_error(Lang lang, const std::error_code& ec, std::uint16_t port) {
     if (ec == std::errc::address_in_use)
-        print_error("port " + std::to_string(port) + " is already in use by another program: stop it, or choose another port with --port");
+        print_error(lang, format_msg(lang, Msg::err_port_in_use, fmt::arg("port", port)));
     else if (ec == std::errc::permission_denied)
-        print_error("not allowed to listen on port " + std::to_string(port) + " (" + ec.message() + "): ports below 1024 need root; use --port 3000");
+        print_error(lang, format_msg(lang, Msg::err_port_denied, fmt::arg("port", port), fmt::arg("error", ec.message())));
     else
-        print_error("cannot listen on port " + std::to_string(port) + ": " + ec.message());
+        print_error(lang, format_msg(lang, Msg::err_listen, fmt::arg("port", port), fmt::arg("error", ec.message())));
     return 1;
 }
 
@@ -112,9 +115,10 @@ int default_buffer_mib() {
 }
 
 int run_live(const RunOptions& options) {
+    const Lang lang = output_lang(options.output);
     std::filesystem::path root;
     if (options.serve) {
-        root = resolve_root(options.root);
+        root = resolve_root(lang, options.root);
         if (root.empty()) return 1;
     }
 
@@ -129,13 +133,13 @@ int run_live(const RunOptions& options) {
         lo.batch_ms = options.batch_ms;
         cap = std::make_unique<capture::LiveCapture>(lo);
     } catch (const capture::CaptureError& e) {
-        print_error(e.what());
+        print_error(lang, e.what());
         return 1;
     }
     const auto link = link_type_for(cap->link_type());
     if (!link) {
-        print_error("interface " + cap->interface() + " has link type " + link_type_description(cap->link_type()) +
-                    ", which labtool cannot decode");
+        print_error(lang, format_msg(lang, Msg::err_link_type_live, fmt::arg("interface", cap->interface()),
+                                     fmt::arg("link", link_type_description(cap->link_type()))));
         return 1;
     }
     // .pcap: every packet is written by the capture thread as it arrives. .pcapng: written after
@@ -146,15 +150,15 @@ int run_live(const RunOptions& options) {
         try {
             if (CommentedRecorder::wants_pcapng(options.record_path))
                 commented = std::make_unique<CommentedRecorder>(options.record_path, cap->link_type(), cap->snaplen(),
-                                                                cap->interface(), output_lang(options.output));
+                                                                cap->interface(), lang);
             else
                 recorder = std::make_unique<capture::Recorder>(options.record_path, cap->link_type(), cap->snaplen());
         } catch (const capture::CaptureError& e) {
-            print_error(e.what());
+            print_error(lang, e.what());
             return 1;
         }
-        if (commented && !commented->warning().empty()) print_warning(commented->warning());
-        if (recorder && !recorder->warning().empty()) print_warning(recorder->warning());
+        if (commented && !commented->warning().empty()) print_warning(lang, commented->warning());
+        if (recorder && !recorder->warning().empty()) print_warning(lang, recorder->warning());
     }
 
  spdlog::set_level(options.access_log ? spdlog::level::info : spdlog::level::warn);
@@ -168,9 +172,9 @@ int run_live(const RunOptions& options) {
     std::optional<server::Server> srv;
     if (options.serve) {
         srv.emplace(io, config);
-        if (const auto ec = srv->start()) return start_error(ec, options.port);
+        if (const auto ec = srv->start()) return start_error(lang, ec, options.port);
     }
-    if (!drop_root()) return 1;
+    if (!drop_root(lang)) return 1;
 
     install_stop_handlers();
     std::thread io_thread([&io] { io.run(); });
@@ -253,7 +257,7 @@ int run_live(const RunOptions& options) {
                 try {
                     commented->write(packet.view());
                 } catch (const capture::CaptureError& e) {
-                    print_error(e.what());   // e.g. disk full: stop recording, keep explaining
+                    print_error(lang, e.what());   // e.g. disk full: stop recording, keep explaining
                     commented.reset();
                 }
             }
@@ -266,12 +270,12 @@ int run_live(const RunOptions& options) {
     capture_thread.join();
     int exit_code = 0;
     if (!capture_failure.empty()) {
-        print_error(capture_failure);
+        print_error(lang, capture_failure);
         exit_code = 1;
     }
     if (!record_failure.empty()) {
         // The explanation went on; the file holds what was written before the failure.
-        print_error(record_failure);
+        print_error(lang, record_failure);
         exit_code = 1;
     }
     engine.finish(sink);
@@ -296,7 +300,8 @@ int run_live(const RunOptions& options) {
 }
 
 int run_serve(const ServeOptions& options) {
-    const auto root = resolve_root(options.root);
+    const Lang lang = lang_from_environment();  // serve has no --lang
+    const auto root = resolve_root(lang, options.root);
     if (root.empty()) return 1;
     spdlog::set_level(options.quiet ? spdlog::level::warn : spdlog::level::info);
     // The server uses the cores it is given: one io_context per thread, each with its own
@@ -320,8 +325,8 @@ int run_serve(const ServeOptions& options) {
     config.access_log = !options.quiet;
     apply(config, options.server);
     server::Server srv(io_ptrs, config);
-    if (const auto ec = srv.start()) return start_error(ec, options.port);
-    if (!drop_root()) return 1;
+    if (const auto ec = srv.start()) return start_error(lang, ec, options.port);
+    if (!drop_root(lang)) return 1;
     install_stop_handlers();
     std::cerr << "labtool: serving " << platform::to_utf8(root) << " at " << urls(options.hosts, srv.port())
               << " (no capture); press Ctrl-C to stop\n";

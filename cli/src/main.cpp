@@ -1,5 +1,6 @@
 // labtool: serve a page on loopback, capture it, and explain every packet; or replay a capture.
 // Only main chooses exit codes: 0 ok, 1 runtime error, 2 usage error.
+#include "explain.hpp"
 #include "sessions.hpp"
 
 #include "labtool/platform/process.hpp"
@@ -182,10 +183,14 @@ int main(int argc, char** argv) {
                        "  labtool report session.pcap -o report.html --lang zh");
 
     std::uint16_t doctor_port = 3000;
+    std::string doctor_lang;
     auto* doctor_cmd = app.add_subcommand("doctor", "Check what capturing needs on this machine and how to fix it");
     doctor_cmd->add_option("-p,--port", doctor_port, "Port to check")->default_val(3000);
+    doctor_cmd->add_option("--lang", doctor_lang, "Language of the checks and fixes: en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
+        ->check(CLI::IsMember({"en", "zh"}));
     doctor_cmd->footer("\nExamples:\n  labtool doctor               # can this machine run `labtool run --port 3000`?\n"
                        "  labtool doctor --port 8080   # the same for another port\n"
+                       "  labtool doctor --lang zh     # the same, in Chinese\n"
                        "It exits 1 when something needs fixing, and says how.");
 
     try {
@@ -197,13 +202,19 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
 
+    // The language of errors and warnings: the subcommand's --lang, else the locale.
+    const Lang lang = *run_cmd      ? output_lang(run.output)
+                      : *cap_cmd    ? output_lang(cap.output)
+                      : *replay_cmd ? output_lang(replay.output)
+                      : *report_cmd ? lang_or_environment(report.lang)
+                                    : lang_or_environment(doctor_lang);  // doctor, or serve (no --lang)
     try {
         if (*run_cmd) {
             run.output.format = parse_format(run_format);
             run.server.allow_dotfiles = run_dotfiles == "allow";
             if (!run_host.empty()) {
                 run.hosts = {run_host};
-                print_warning("serving on " + run_host + ": the page may be reachable from the network");
+                print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", run_host)));
             }
             return run_live(run);
         }
@@ -216,7 +227,7 @@ int main(int argc, char** argv) {
             if (*port_opt) replay.port = replay_port;
             return run_replay(replay);
         }
-        if (*doctor_cmd) return run_doctor(doctor_port);
+        if (*doctor_cmd) return run_doctor(doctor_port, lang);
         if (*report_cmd) {
             if (*report_port_opt) report.port = report_port;
             return run_report(report);
@@ -225,12 +236,12 @@ int main(int argc, char** argv) {
             serve.server.allow_dotfiles = serve_dotfiles == "allow";
             if (!serve_host.empty()) {
                 serve.hosts = {serve_host};
-                print_warning("serving on " + serve_host + ": the page may be reachable from the network");
+                print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", serve_host)));
             }
             return run_serve(serve);
         }
     } catch (const std::exception& e) {
-        print_error(e.what());
+        print_error(lang, e.what());
         return 1;
     }
     return 2;

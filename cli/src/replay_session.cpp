@@ -1,5 +1,6 @@
 // `labtool replay FILE`: read a saved capture through the same engine as a live run.
 #include "commented_recorder.hpp"
+#include "explain.hpp"
 #include "frame_adapter.hpp"
 #include "html_report.hpp"
 #include "renderer.hpp"
@@ -20,14 +21,20 @@
 
 namespace labtool::cli {
 
-void print_error(const std::string& message) { std::cerr << "labtool: error: " << message << '\n'; }
-void print_warning(const std::string& message) { std::cerr << "labtool: warning: " << message << '\n'; }
+void print_error(Lang lang, const std::string& message) {
+    std::cerr << format_msg(lang, Msg::err_prefix, fmt::arg("message", message)) << '\n';
+}
+void print_warning(Lang lang, const std::string& message) {
+    std::cerr << format_msg(lang, Msg::warn_prefix, fmt::arg("message", message)) << '\n';
+}
 
-Lang output_lang(const OutputOptions& o) {
+Lang lang_or_environment(const std::string& lang) {
     Lang l = lang_from_environment();
-    if (!o.lang.empty()) parse_lang(o.lang, l);
+    if (!lang.empty()) parse_lang(lang, l);
     return l;
 }
+
+Lang output_lang(const OutputOptions& o) { return lang_or_environment(o.lang); }
 
 std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool labtool_serves) {
     if (o.format == OutputFormat::json) return make_json_renderer(std::cout);
@@ -51,35 +58,39 @@ namespace {
 
 /// Opens a capture file whose link type labtool decodes; prints the reason and returns false
 /// otherwise.
-bool open_capture(const std::string& path, std::unique_ptr<capture::FileReader>& reader,
+bool open_capture(Lang lang, const std::string& path, std::unique_ptr<capture::FileReader>& reader,
                   std::optional<analysis::LinkType>& link) {
     try {
         reader = std::make_unique<capture::FileReader>(path);
     } catch (const capture::CaptureError& e) {
-        print_error(e.what());
+        print_error(lang, e.what());
         return false;
     }
     link = link_type_for(reader->link_type());
     if (!link) {
-        print_error(path + ": link type " + link_type_description(reader->link_type()) +
-                    " is not supported (labtool reads Ethernet, NULL/LOOP loopback, Linux SLL/SLL2 and raw IP)");
+        print_error(lang, format_msg(lang, Msg::err_link_type_file, fmt::arg("path", path),
+                                     fmt::arg("link", link_type_description(reader->link_type()))));
         return false;
     }
     return true;
 }
 
-/// Hands every frame of the file to `on_frame` (numbered from 1). Returns the warning for a
-/// file cut off in the middle of a record (everything before it has been handed over).
-std::optional<std::string> read_capture(capture::FileReader& reader, analysis::LinkType link, const std::string& path,
+/// Hands every frame of the file to `on_frame` (numbered from 1). Returns the reader's error
+/// for a file cut off in the middle of a record (everything before it has been handed over).
+std::optional<std::string> read_capture(capture::FileReader& reader, analysis::LinkType link,
                                         const std::function<void(std::uint64_t, const analysis::Frame&)>& on_frame) {
     capture::Packet packet;
     for (std::uint64_t frame = 1;; ++frame) {
         const capture::ReadStatus status = reader.next(packet);
         if (status == capture::ReadStatus::end) return std::nullopt;
-        if (status == capture::ReadStatus::truncated)
-            return path + " is cut off: " + reader.error() + " (every packet before that point was analysed)";
+        if (status == capture::ReadStatus::truncated) return reader.error();
         on_frame(frame, to_frame(packet, link));
     }
+}
+
+/// The warning for a file cut off by `error` (read_capture's result).
+std::string cut_off_warning(Lang lang, const std::string& path, const std::string& error) {
+    return format_msg(lang, Msg::warn_file_cut_off, fmt::arg("path", path), fmt::arg("error", error));
 }
 
 }  // namespace
@@ -110,9 +121,10 @@ private:
 };
 
 int run_replay(const ReplayOptions& options) {
+    const Lang lang = output_lang(options.output);
     std::unique_ptr<capture::FileReader> reader;
     std::optional<analysis::LinkType> link;
-    if (!open_capture(options.path, reader, link)) return 1;
+    if (!open_capture(lang, options.path, reader, link)) return 1;
     auto renderer = make_renderer(options.output, false, false);
     analysis::EngineOptions eo;
     eo.port = options.port;
@@ -124,37 +136,41 @@ int run_replay(const ReplayOptions& options) {
     int exit_code = 0;
     CommentFeed comments(options.path, *renderer, options.output.brief);
     analysis::Timestamp first_ts;
-    summary.warning = read_capture(*reader, *link, options.path, [&](std::uint64_t frame, const analysis::Frame& fr) {
+    const auto cut_off = read_capture(*reader, *link, [&](std::uint64_t frame, const analysis::Frame& fr) {
         if (frame == 1) first_ts = fr.ts;
         renderer->on_frame(frame, static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9, fr);
         engine.process(fr, sink);
         comments.frame(frame);
     });
-    if (summary.warning) exit_code = 1;
+    if (cut_off) {
+        exit_code = 1;
+        // JSON says it in English, whatever --lang says (as its other values).
+        summary.warning = cut_off_warning(options.output.format == OutputFormat::json ? Lang::en : lang, options.path, *cut_off);
+    }
     engine.finish(sink);
     summary.engine = engine.stats();
     renderer->on_summary(summary);
     renderer->flush();
-    if (summary.warning) print_warning(*summary.warning);
+    if (cut_off) print_warning(lang, cut_off_warning(lang, options.path, *cut_off));
     return exit_code;
 }
 
 int run_report(const ReportOptions& options) {
+    const Lang lang = lang_or_environment(options.lang);
     std::unique_ptr<capture::FileReader> reader;
     std::optional<analysis::LinkType> link;
-    if (!open_capture(options.path, reader, link)) return 1;
+    if (!open_capture(lang, options.path, reader, link)) return 1;
     std::ofstream file;
     std::ostream* out = &std::cout;
     if (options.output != "-") {
         file.open(platform::from_utf8(options.output), std::ios::binary | std::ios::trunc);  // UTF-8 name
         if (!file) {
-            print_error("cannot write " + options.output + ": " + std::strerror(errno));
+            print_error(lang, format_msg(lang, Msg::err_cannot_write, fmt::arg("path", options.output),
+                                         fmt::arg("error", std::strerror(errno))));
             return 1;
         }
         out = &file;
     }
-    Lang lang = lang_from_environment();
-    if (!options.lang.empty()) parse_lang(options.lang, lang);
     const std::string title =
         options.title.empty() ? platform::to_utf8(platform::from_utf8(options.path).filename()) : options.title;
     auto renderer = make_html_report(*out, lang, title);
@@ -166,11 +182,14 @@ int run_report(const ReportOptions& options) {
     RunSummary summary;
     int exit_code = 0;
     CommentFeed comments(options.path, *renderer, false);  // shown beside their packets
-    summary.warning = read_capture(*reader, *link, options.path, [&](std::uint64_t frame, const analysis::Frame& fr) {
+    const auto cut_off = read_capture(*reader, *link, [&](std::uint64_t frame, const analysis::Frame& fr) {
         engine.process(fr, sink);
         comments.frame(frame);
     });
-    if (summary.warning) exit_code = 1;
+    if (cut_off) {
+        exit_code = 1;
+        summary.warning = cut_off_warning(lang, options.path, *cut_off);
+    }
     engine.finish(sink);
     summary.engine = engine.stats();
     renderer->on_summary(summary);   // writes the whole document
@@ -178,11 +197,11 @@ int run_report(const ReportOptions& options) {
     if (file.is_open()) {
         file.close();
         if (!file) {
-            print_error("writing " + options.output + " failed");
+            print_error(lang, format_msg(lang, Msg::err_write_failed, fmt::arg("path", options.output)));
             return 1;
         }
     }
-    if (summary.warning) print_warning(*summary.warning);
+    if (summary.warning) print_warning(lang, *summary.warning);
     return exit_code;
 }
 

@@ -10,6 +10,7 @@
 namespace labtool::cli {
 
 enum class OutputFormat { text, json };
+enum class Lang;  // messages.hpp
 
 struct OutputOptions {
     OutputFormat format = OutputFormat::text;
@@ -80,14 +81,16 @@ int run_live(const RunOptions& options);
 int run_report(const ReportOptions& options);
 int run_replay(const ReplayOptions& options);
 int run_serve(const ServeOptions& options);
-int run_doctor(std::uint16_t port);
+int run_doctor(std::uint16_t port, Lang lang);
 
 /// The language of the explanations: --lang, else the locale.
-enum class Lang;
 Lang output_lang(const OutputOptions& o);
+/// `lang` ("en", "zh") if set, else the locale's language.
+Lang lang_or_environment(const std::string& lang);
 
-/// Prints "labtool: error: <message>" on stderr.
-void print_error(const std::string& message);
-void print_warning(const std::string& message);
+/// Prints "labtool: error: <message>" on stderr, in `lang` ("labtool：错误：" …); the message
+/// comes from the catalogue (a library's own text, such as e.what(), is passed as it is).
+void print_error(Lang lang, const std::string& message);
+void print_warning(Lang lang, const std::string& message);
 
 }  // namespace labtool::cli

@@ -47,18 +47,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
     return out;
 }
 
-/// The longest prefix of whole UTF-8 characters that fits `width` columns.
-std::string cut_width(const std::string& s, std::size_t width) {
-    std::size_t end = 0;
-    while (end < s.size()) {
-        std::size_t next = end + 1;
-        while (next < s.size() && (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) ++next;
-        if (display_width(std::string_view(s).substr(0, next)) > width) break;
-        end = next;
-    }
-    return s.substr(0, end);
-}
-
 /// One table row: each cell padded to its column's display width, two spaces between columns.
 template <std::size_t N>
 std::string table_row(const Column (&cols)[N], const std::vector<std::string>& cells) {
@@ -172,7 +160,7 @@ public:
             line("");
             table_line(paint(bold, table_row(http_columns, split(T(Msg::sum_http_header), '|'))));
             for (const auto& r : http_rows_) {
-                const std::string req = display_width(r.request) > 40 ? cut_width(r.request, 39) + "…" : r.request;
+                const std::string req = display_width(r.request) > 40 ? cut_to_width(r.request, 39) + "…" : r.request;
                 table_line(table_row(http_columns, {"#" + std::to_string(r.stream), req, std::to_string(r.status),
                                                      std::to_string(r.bytes), std::to_string(r.segments),
                                                      r.time ? duration_text(opt_.lang, *r.time) : std::string("-")}));

@@ -3,6 +3,7 @@
 // Live tests skip without capture permission unless LABTOOL_REQUIRE_LIVE=1 (then they fail).
 
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -10,12 +11,16 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iterator>
 #include <map>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -680,15 +685,22 @@ TEST(E2E, LinkTypeConversions) {
 TEST(E2E, BadInput) {
     TempDir dir;
     {   // Missing file.
-        const auto r = run_command({labtool, "replay", (dir / "does-not-exist.pcap").string()}, dir.path(), command_timeout);
+        const auto r = run_command({labtool, "replay", (dir / "does-not-exist.pcap").string(), "--lang", "en"},
+                                   dir.path(), command_timeout);
         EXPECT_EQ(r.exit_code, 1);
         EXPECT_EQ(r.err.rfind("labtool: error:", 0), 0u) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line:\n" << r.err;
+        // The same error in Chinese: the prefix from the catalogue, the library's reason as it is.
+        const auto zh = run_command({labtool, "replay", (dir / "does-not-exist.pcap").string(), "--lang", "zh"},
+                                    dir.path(), command_timeout);
+        EXPECT_EQ(zh.exit_code, 1);
+        EXPECT_EQ(zh.err.rfind("labtool：错误：", 0), 0u) << zh.err;
+        EXPECT_EQ(std::count(zh.err.begin(), zh.err.end(), '\n'), 1) << "one line:\n" << zh.err;
     }
     {   // A text file.
         const auto f = dir / "notes.txt";
         write_text(f, "this is not a capture, just some text\nsecond line\n");
-        const auto r = run_command({labtool, "replay", f.string()}, dir.path(), command_timeout);
+        const auto r = run_command({labtool, "replay", f.string(), "--lang", "en"}, dir.path(), command_timeout);
         EXPECT_EQ(r.exit_code, 1);
         EXPECT_EQ(r.err.rfind("labtool: error:", 0), 0u) << r.err;
         EXPECT_NE(r.err.find("not a capture"), std::string::npos) << r.err;
@@ -750,11 +762,14 @@ TEST(E2E, BadInput) {
         socklen_t len = sizeof addr;
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
         const auto port = std::to_string(ntohs(addr.sin_port));
-        const auto r = run_command({labtool, "run", "--port", port, "--no-color"}, dir.path(), command_timeout);
+        const auto r = run_command({labtool, "run", "--port", port, "--no-color", "--lang", "en"}, dir.path(), command_timeout);
+        const auto zh = run_command({labtool, "run", "--port", port, "--no-color", "--lang", "zh"}, dir.path(), command_timeout);
         ::close(fd);
         EXPECT_FALSE(r.timed_out) << "labtool run on a busy port kept running";
         EXPECT_EQ(r.exit_code, 1) << r.err;
         EXPECT_NE(r.err.find("already in use"), std::string::npos) << r.err;
+        EXPECT_EQ(zh.exit_code, 1) << zh.err;
+        EXPECT_NE(zh.err.find("labtool：错误：端口 " + port + " 已被其他程序占用"), std::string::npos) << zh.err;
     }
 }
 
@@ -901,14 +916,14 @@ TEST(E2E, DoctorFindsABusyPort) {
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
         ASSERT_EQ(::listen(fd, 1), 0);
-        const auto busy = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+        const auto busy = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "en"}, dir.path(), command_timeout);
         ::close(fd);
         EXPECT_EQ(busy.exit_code, 1) << busy.out;
         EXPECT_NE(busy.out.find("Address already in use"), std::string::npos) << busy.out;
         EXPECT_NE(busy.out.find("fix:"), std::string::npos) << busy.out;
     }
     // The port free again: everything passes, when capture is permitted.
-    const auto r = run_command({labtool, "doctor", "--port", std::to_string(port)}, dir.path(), command_timeout);
+    const auto r = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "en"}, dir.path(), command_timeout);
     EXPECT_NE(r.out.find("loopback device:"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("Address already in use"), std::string::npos) << r.out;
     if (r.out.find("no permission to capture") != std::string::npos) {
@@ -917,6 +932,106 @@ TEST(E2E, DoctorFindsABusyPort) {
         GTEST_SKIP() << "capture not permitted:\n" << r.out;
     }
     EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// Every address `localhost` resolves to, in the resolver's order (no AI_ADDRCONFIG, as doctor).
+std::vector<std::string> localhost_addresses() {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    addrinfo* list = nullptr;
+    std::vector<std::string> out;
+    if (::getaddrinfo("localhost", nullptr, &hints, &list) != 0) return out;
+    for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* bytes = a->ai_family == AF_INET6
+                                ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr)
+                                : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr);
+        if (::inet_ntop(a->ai_family, bytes, text, sizeof text) == nullptr) continue;
+        if (std::find(out.begin(), out.end(), text) == out.end()) out.emplace_back(text);
+    }
+    ::freeaddrinfo(list);
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& items, const std::string& separator) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : separator) + i;
+    return s;
+}
+
+// `labtool doctor --lang zh`: every line in Chinese (commands, paths and the system's own error
+// text aside), the same checks and exit code as in English, and the localhost line listing every
+// address localhost resolves to, in order.
+TEST(E2E, DoctorSpeaksChinese) {
+    TempDir dir;
+    const std::uint16_t port = free_port();
+    const auto addresses = localhost_addresses();
+    ASSERT_FALSE(addresses.empty()) << "localhost does not resolve here";
+    const auto check_chinese = [&](const std::string& out) {
+        static const std::regex sentence(R"(\b[A-Za-z]{2,} [a-z]{2,} [a-z]{2,} [a-z]{2,}\b)");
+        std::istringstream lines(out);
+        std::string line;
+        int n = 0;
+        while (std::getline(lines, line)) {
+            if (line.empty()) continue;
+            ++n;
+            // A CJK character (U+4E00..U+9FFF starts with 0xE4..0xE9 in UTF-8).
+            EXPECT_TRUE(std::any_of(line.begin(), line.end(),
+                                    [](char c) { return static_cast<unsigned char>(c) >= 0xE4 && static_cast<unsigned char>(c) <= 0xE9; }))
+                << "a line without Chinese: " << line;
+            const std::string system_text = std::strerror(EADDRINUSE);  // ec.message(), as the system says it
+            if (const auto at = line.find(system_text); at != std::string::npos) line.erase(at, system_text.size());
+            EXPECT_FALSE(std::regex_search(line, sentence)) << "an English sentence: " << line;
+        }
+        EXPECT_GE(n, 6) << out;
+        EXPECT_EQ(out.find("fix:"), std::string::npos) << out;
+    };
+    {   // The port busy: a problem with its fix, exit 1, as in English.
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ASSERT_EQ(::listen(fd, 1), 0);
+        const auto zh = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "zh"}, dir.path(), command_timeout);
+        const auto en = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "en"}, dir.path(), command_timeout);
+        ::close(fd);
+        EXPECT_EQ(zh.exit_code, 1) << zh.out;
+        EXPECT_EQ(en.exit_code, 1) << en.out;
+        check_chinese(zh.out);
+        EXPECT_NE(zh.out.find("labtool doctor：检查本机捕获所需的条件"), std::string::npos) << zh.out;
+        EXPECT_NE(zh.out.find("127.0.0.1 上的端口 " + std::to_string(port) + "："), std::string::npos) << zh.out;
+        EXPECT_NE(zh.out.find("解决办法：停止占用它的程序（"), std::string::npos) << zh.out;
+        EXPECT_NE(zh.out.find("个问题需要解决"), std::string::npos) << zh.out;
+        // As many checks, problems and fixes in both languages.
+        for (const char* mark : {"✓", "✗", "·"}) {
+            const auto count = [&](const std::string& s) {
+                std::size_t k = 0;
+                for (auto at = s.find(mark); at != std::string::npos; at = s.find(mark, at + 1)) ++k;
+                return k;
+            };
+            EXPECT_EQ(count(zh.out), count(en.out)) << mark << "\n" << zh.out << "\n" << en.out;
+        }
+        // localhost: every address, in order, and what a browser and labtool do with them.
+        EXPECT_NE(en.out.find("localhost resolves to " + joined(addresses, ", ") + "; a browser may use either loopback "
+                              "address, IPv6 ::1 or IPv4 127.0.0.1"),
+                  std::string::npos) << en.out;
+        EXPECT_NE(en.out.find("`labtool run` listens on both 127.0.0.1 and ::1, and captures both"), std::string::npos) << en.out;
+        EXPECT_EQ(en.out.find("resolves first to"), std::string::npos) << en.out;
+        EXPECT_NE(zh.out.find("localhost 解析为 " + joined(addresses, "、") + "；浏览器可能使用任一回环地址"), std::string::npos)
+            << zh.out;
+        EXPECT_NE(zh.out.find("`labtool run` 默认同时监听 127.0.0.1 和 ::1"), std::string::npos) << zh.out;
+    }
+    // The port free: the same exit code in both languages (0 when capture is permitted).
+    const auto zh = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "zh"}, dir.path(), command_timeout);
+    const auto en = run_command({labtool, "doctor", "--port", std::to_string(port), "--lang", "en"}, dir.path(), command_timeout);
+    check_chinese(zh.out);
+    EXPECT_EQ(zh.exit_code, en.exit_code) << zh.out << "\n" << en.out;
+    EXPECT_NE(zh.out.find("端口 " + std::to_string(port) + " 在 127.0.0.1 上空闲"), std::string::npos) << zh.out;
 }
 
 }  // namespace
