@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <list>
 #include <limits>
 #include <map>
 #include <unordered_map>
@@ -225,6 +226,7 @@ struct Delivery {
     int status = 0;
     std::uint64_t end_offset = 0;
     std::vector<SegmentRef> segments;
+    std::uint64_t segment_count = 0;
 };
 
 struct Connection;
@@ -273,7 +275,11 @@ struct Connection {
     std::array<std::uint32_t, analysis_flag_count> flag_counts{};
     std::string history;
     std::array<std::uint32_t, 8> history_counts{};   // repeats of t, w, g per direction
+    ConnKey key;
+    std::list<Connection*>::iterator lru;   // its place in Impl::open_lru or ended_lru
+    bool lru_ended = false;
     bool crossed = false;             // the FINs crossed (simultaneous close)
+    bool pairing_stopped = false;     // too many requests waited for answers: no more pairing
     bool fin_merged = false;          // the second FIN rode on the ACK of the first
     std::optional<std::uint32_t> alongside;   // opened while this stream (same client, same server) was open
     ChecksumCounts checksums;
@@ -330,7 +336,7 @@ bool parse_content_range(std::string_view v, std::uint64_t& first, std::uint64_t
 
 /// How big `sender`'s segments could be (the receiver's MSS less the options they carry) and
 /// were, and how many an Ethernet link (MTU 1500) would need for `total` bytes.
-SegmentSizing sizing_of(const Connection& c, Direction sender, const std::vector<SegmentRef>& segments,
+SegmentSizing sizing_of(const Connection& c, Direction sender, std::uint32_t largest, std::uint64_t largest_frame,
                         std::uint64_t total) {
     const Side& s = sender == Direction::client_to_server ? c.client : c.server;
     const Side& r = sender == Direction::client_to_server ? c.server : c.client;
@@ -344,11 +350,8 @@ SegmentSizing sizing_of(const Connection& c, Direction sender, const std::vector
         z.largest_ip_packet = z.mss + z.ip_header + 20;
         z.max_payload = z.mss > z.option_bytes ? z.mss - z.option_bytes : 0;
     }
-    for (const auto& g : segments)
-        if (g.len > z.largest) {
-            z.largest = g.len;
-            z.largest_frame = g.frame;
-        }
+    z.largest = largest;
+    z.largest_frame = largest_frame;
     z.ethernet_mss = 1500 - z.ip_header - 20;
     z.ethernet_payload = z.ethernet_mss - z.option_bytes;
     z.ethernet_segments = (total + z.ethernet_payload - 1) / z.ethernet_payload;
@@ -387,6 +390,10 @@ struct Engine::Impl final : ConnectionHost {
     /// Finished connections whose state was freed: key → time of their last packet.
     std::unordered_map<ConnKey, double, ConnKeyHash> retired;
     std::deque<ConnKey> retired_order;   // oldest first, for the cap
+    /// Connections by last activity (least recent first): open ones, and ended ones waiting
+    /// to be freed; eviction takes the front in O(1) (a SYN flood fills the table).
+    std::list<Connection*> open_lru;
+    std::list<Connection*> ended_lru;
     double last_expiry = 0.0;
     std::uint32_t next_stream = 0;
     bool have_first = false;
@@ -401,6 +408,7 @@ struct Engine::Impl final : ConnectionHost {
     };
     std::optional<Held> held;
     bool window_full_now = false;   // the current packet filled the receiver's window
+    std::size_t ooo_total = 0;      // out-of-order bytes buffered over all connections
 
     // Per-call context.
     const Sink* sink = nullptr;
@@ -432,7 +440,7 @@ struct Engine::Impl final : ConnectionHost {
     void deliver(Connection& c, Direction dir, const TcpSegment& seg);
     void push_in_order(Connection& c, Direction dir, std::uint64_t offset, std::span<const std::uint8_t> data,
                        const SegmentOrigin& origin);
-    void flush_gap(Connection& c, Direction dir);
+    void flush_gap(Connection& c, Direction dir, GapReason reason = GapReason::not_captured);
     void pull_in_order(Connection& c, Direction dir);
     void track_acks(Connection& c, std::uint32_t ack);
     void end_connection(Connection& c, CloseKind kind);
@@ -445,6 +453,8 @@ struct Engine::Impl final : ConnectionHost {
         emit(std::move(e));
     }
     void evict_if_full();
+    void retire(Connection& c);
+    void forget(Connection& c) { (c.lru_ended ? ended_lru : open_lru).erase(c.lru); }
     void expire();
     static HttpListener& listener(Connection& c, Direction dir) {
         if (dir == Direction::client_to_server) return c.client_listener;
@@ -661,6 +671,7 @@ Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created, bool& reu
         if (!is_new_syn) return c;
         reused = true;
         if (!c.ended) end_connection(c, c.reset ? CloseKind::rst : CloseKind::fin);
+        forget(c);
         table.erase(it);
     }
     evict_if_full();
@@ -709,6 +720,8 @@ Connection& Engine::Impl::lookup(const TcpSegment& seg, bool& created, bool& reu
     }
     ++stats.connections;
     created = true;
+    c.key = key;
+    c.lru = open_lru.insert(open_lru.end(), &c);
     auto [ins, ok] = table.emplace(key, std::move(conn));
     (void)ok;
     return *ins->second;
@@ -722,6 +735,7 @@ void Engine::Impl::expire() {
         if (c.ended && idle > options.closed_linger_seconds) {
             retired[it->first] = c.last_time;
             retired_order.push_back(it->first);
+            forget(c);
             it = table.erase(it);
         } else {
             ++it;
@@ -741,17 +755,20 @@ void Engine::Impl::expire() {
 
 void Engine::Impl::evict_if_full() {
     if (table.size() < options.max_connections) return;
-    // First drop finished connections, then the least recently active open one.
-    for (auto it = table.begin(); it != table.end();) {
-        if (it->second->ended) it = table.erase(it);
-        else ++it;
-    }
-    if (table.size() < options.max_connections) return;
-    auto oldest = std::min_element(table.begin(), table.end(), [](const auto& a, const auto& b) {
-        return a.second->last_time < b.second->last_time;
-    });
-    end_connection(*oldest->second, CloseKind::open);
-    table.erase(oldest);
+    // First a finished connection (the one that ended first), else the least recently active
+    // open one; its key is remembered so its late packets are counted, not a new connection.
+    Connection* victim = !ended_lru.empty() ? ended_lru.front() : !open_lru.empty() ? open_lru.front() : nullptr;
+    if (victim == nullptr) return;
+    if (!victim->ended) end_connection(*victim, CloseKind::open);
+    retire(*victim);
+}
+
+void Engine::Impl::retire(Connection& c) {
+    const ConnKey key = c.key;
+    retired[key] = c.last_time;
+    retired_order.push_back(key);
+    forget(c);
+    table.erase(key);
 }
 
 void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction dir) {
@@ -759,6 +776,7 @@ void Engine::Impl::on_segment(Connection& c, const TcpSegment& seg, Direction di
     Side& r = c.peer(dir);
     c.prev_time = c.last_time;
     c.last_time = now;
+    if (!c.ended) open_lru.splice(open_lru.end(), open_lru, c.lru);   // most recently active
     ++s.totals.packets;
     s.totals.bytes += seg.payload_len;
     if (seg.payload_len > s.totals.largest_segment) {
@@ -1083,10 +1101,14 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
         auto& slot = s.ooo[uoff];
         if (slot.data.size() < data.size()) {
             s.ooo_bytes += data.size() - slot.data.size();
+            ooo_total += data.size() - slot.data.size();
             slot.data.assign(data.begin(), data.end());
             slot.origin = origin;
         }
-        if (s.ooo_bytes > options.reassembly_cap_bytes) flush_gap(c, dir);
+        // Bounded memory: per direction, and for all connections together (the one that just
+        // grew gives up its hole, so the total never exceeds the budget after a packet).
+        if (s.ooo_bytes > options.reassembly_cap_bytes || ooo_total > options.max_buffered_bytes)
+            flush_gap(c, dir, GapReason::buffer_full);
     }
     if (s.fin_sent && s.next_offset >= s.fin_offset && s.ooo.empty())
         s.http.eof(frame, listener(c, dir));
@@ -1100,26 +1122,27 @@ void Engine::Impl::push_in_order(Connection& c, Direction dir, std::uint64_t off
     s.next_offset = offset + data.size();
 }
 
-void Engine::Impl::flush_gap(Connection& c, Direction dir) {
-    // The hole before the first buffered segment will not be filled (or we stop waiting):
-    // report it and continue from there.
+void Engine::Impl::flush_gap(Connection& c, Direction dir, GapReason reason) {
+    // The holes before the buffered segments will not be filled (or we stop waiting): report
+    // each and go on from there. A loop, not recursion: the input decides how many holes.
     Side& s = c.side(dir);
-    if (s.ooo.empty()) return;
-    const std::uint64_t first = s.ooo.begin()->first;
-    if (first > s.next_offset) {
-        const std::uint64_t lost = first - s.next_offset;
-        StreamGap g = make<StreamGap>(c);
-        g.from = dir;
-        g.seq_rel = static_cast<std::uint32_t>(s.next_offset + 1);
-        g.bytes = lost;
-        emit(std::move(g));
-        s.gap_bytes += lost;
-        HttpListener& l = listener(c, dir);
-        s.http.gap(lost, frame, l);
-        s.next_offset = first;
+    while (!s.ooo.empty()) {
+        const std::uint64_t first = s.ooo.begin()->first;
+        if (first > s.next_offset) {
+            const std::uint64_t lost = first - s.next_offset;
+            StreamGap g = make<StreamGap>(c);
+            g.from = dir;
+            g.seq_rel = static_cast<std::uint32_t>(s.next_offset + 1);
+            g.bytes = lost;
+            g.reason = reason;
+            emit(std::move(g));
+            s.gap_bytes += lost;
+            HttpListener& l = listener(c, dir);
+            s.http.gap(lost, frame, l);
+            s.next_offset = first;
+        }
+        pull_in_order(c, dir);
     }
-    pull_in_order(c, dir);
-    if (!s.ooo.empty()) flush_gap(c, dir);   // another hole further on
 }
 
 void Engine::Impl::pull_in_order(Connection& c, Direction dir) {
@@ -1131,6 +1154,7 @@ void Engine::Impl::pull_in_order(Connection& c, Direction dir) {
         OutOfOrder item = std::move(it->second);
         const std::uint64_t item_off = it->first;
         s.ooo_bytes -= item.data.size();
+        ooo_total -= item.data.size();
         s.ooo.erase(it);
         const std::uint64_t end = item_off + item.data.size();
         if (end <= s.next_offset) continue;
@@ -1170,6 +1194,7 @@ void Engine::Impl::track_acks(Connection& c, std::uint32_t ack) {
         std::sort(e.ack_frames.begin(), e.ack_frames.end());
         e.ack_frames.erase(std::unique(e.ack_frames.begin(), e.ack_frames.end()), e.ack_frames.end());
         e.segments = std::move(d.segments);
+        e.segment_count = d.segment_count;
         c.deliveries.pop_front();
         emit(std::move(e));
     }
@@ -1187,6 +1212,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         e.body_bytes = m.body_bytes;
         e.headers_truncated = m.headers_truncated;
         e.segments = std::move(m.segments);
+        e.segment_count = m.segment_count;
         e.index = c.request_count++;
         // Was another connection of this client to this server still busy with a request?
         if (table.size() <= max_parallel_scan)
@@ -1199,7 +1225,14 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
                     e.busy_stream = other->stream;
                     e.busy_uri = other->requests.front().uri;
                 }
-        if (c.requests.size() < max_pending_requests) c.requests.push_back({m.method, m.uri, frame, now});
+        // Past the limit of requests waiting for answers, responses can no longer be paired
+        // with certainty: pairing stops on this connection (said once, in this request).
+        if (!c.pairing_stopped && c.requests.size() >= max_pending_requests) {
+            c.pairing_stopped = true;
+            e.pairing_stopped = true;
+            c.requests.clear();
+        }
+        if (!c.pairing_stopped) c.requests.push_back({m.method, m.uri, frame, now});
         ++stats.requests;
         emit(std::move(e));
         return;
@@ -1237,16 +1270,12 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
             e.keep_alive_timeout = keep_alive_timeout(h.value);
             c.side(dir).keep_alive_timeout = e.keep_alive_timeout;
         }
-    for (const auto& g : m.segments) {
-        if (g.flags & tcp_flag::psh) ++e.psh_segments;
-        switch (g.limit) {
-            case SegmentLimit::mss: ++e.ended_by_mss; break;
-            case SegmentLimit::window: ++e.ended_by_window; break;
-            case SegmentLimit::write_end: ++e.ended_by_write; break;
-            case SegmentLimit::unknown: break;
-        }
-    }
-    e.sizing = sizing_of(c, dir, m.segments, m.header_bytes + m.body_bytes);
+    e.psh_segments = m.psh_segments;
+    e.ended_by_mss = m.ended_by_mss;
+    e.ended_by_window = m.ended_by_window;
+    e.ended_by_write = m.ended_by_write;
+    e.segment_count = m.segment_count;
+    e.sizing = sizing_of(c, dir, m.largest, m.largest_frame, m.header_bytes + m.body_bytes);
     if (!m.complete) {
         e.cut_by_reset = c.reset;
         if (m.content_length && *m.content_length > m.body_bytes) e.bytes_missing = *m.content_length - m.body_bytes;
@@ -1275,6 +1304,7 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
         d.status = e.status;
         d.end_offset = m.end_offset;
         d.segments = std::move(m.segments);
+        d.segment_count = m.segment_count;
         for (auto& seg : d.segments) {
             const auto it = c.acked.find(seg.frame);
             if (it != c.acked.end()) seg.acked_by = it->second;
@@ -1286,6 +1316,8 @@ void Engine::Impl::on_http(Connection& c, Direction dir, HttpMessage& m) {
 
 void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     if (c.ended) return;
+    ended_lru.splice(ended_lru.end(), open_lru, c.lru);
+    c.lru_ended = true;
     // Whatever is still buffered is past a hole that will not be filled now.
     flush_gap(c, Direction::client_to_server);
     flush_gap(c, Direction::server_to_client);
@@ -1325,6 +1357,8 @@ void Engine::Impl::end_connection(Connection& c, CloseKind kind) {
     e.preconnect = e.unused && c.handshake_seen && c.alongside.has_value();
     e.alongside = c.alongside;
     // Free the per-connection buffers now; the entry stays to absorb late packets.
+    ooo_total -= c.client.ooo_bytes + c.server.ooo_bytes;
+    c.client.ooo_bytes = c.server.ooo_bytes = 0;
     c.client.ooo.clear();
     c.server.ooo.clear();
     c.requests.release();

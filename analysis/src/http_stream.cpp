@@ -173,8 +173,24 @@ struct HttpStream::Impl {
     }
 
     void add_origin(const SegmentOrigin& origin) {
-        auto& segs = parser->message.segments;
+        HttpMessage& m = parser->message;
+        auto& segs = m.segments;
         if (!segs.empty() && segs.back().frame == origin.frame) return;
+        ++m.segment_count;
+        if (origin.flags & tcp_flag::psh) ++m.psh_segments;
+        switch (origin.limit) {
+            case SegmentLimit::mss: ++m.ended_by_mss; break;
+            case SegmentLimit::window: ++m.ended_by_window; break;
+            case SegmentLimit::write_end: ++m.ended_by_write; break;
+            case SegmentLimit::unknown: break;
+        }
+        if (origin.len > m.largest) {
+            m.largest = origin.len;
+            m.largest_frame = origin.frame;
+        }
+        // Keep the head and a sliding tail: the list never grows past their sum.
+        if (segs.size() == segments_head_kept + segments_tail_kept)
+            segs.erase(segs.begin() + static_cast<std::ptrdiff_t>(segments_head_kept));
         segs.push_back(SegmentRef{origin.frame, origin.seq_rel, origin.len, 0, origin.flags, origin.time, origin.limit});
     }
 

@@ -228,6 +228,16 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
     if ((seglen > 0 || syn || fin) && fwd.segments.size() < max_unacked_segments) {
         if (syn || fin) nextseq += 1;
         fwd.segments.push_back({frame, seq, nextseq, now});
+        // Keep the span of unacknowledged data current without scanning every segment.
+        // (Relative to the base, compared as unsigned numbers: the same arithmetic as a scan.)
+        if (fwd.segments.size() == 1) {
+            fwd.span_first = seq - fwd.base_seq;
+            fwd.span_last = nextseq - fwd.base_seq;
+            fwd.span_valid = true;
+        } else if (fwd.span_valid) {
+            fwd.span_first = std::min(fwd.span_first, seq - fwd.base_seq);
+            fwd.span_last = std::max(fwd.span_last, nextseq - fwd.base_seq);
+        }
     }
     const bool probe = pa.has(AnalysisFlag::zero_window_probe);
     if (gt_seq(nextseq, fwd.nextseq) || fwd.nextseq == 0) {
@@ -256,6 +266,7 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
             pa.ack_rtt = static_cast<double>(now - u.ts) / 1e9;
         } else if (gt_seq(ack, u.seq) && le_seq(ack, u.nextseq)) {
             u.seq = ack;   // partly acknowledged
+            rev.span_valid = false;
             continue;
         } else if (gt_seq(u.nextseq, ack)) {
             continue;
@@ -263,18 +274,28 @@ PacketAnalysis SeqAnalyzer::analyze(const TcpSegment& seg, int direction, std::i
         u.gone = true;
         any_gone = true;
     }
-    if (any_gone) std::erase_if(rev.segments, [](const Unacked& u) { return u.gone; });
+    if (any_gone) {
+        std::erase_if(rev.segments, [](const Unacked& u) { return u.gone; });
+        rev.span_valid = false;
+    }
 
     // Bytes in flight after this frame: the span of this side's unacknowledged segments,
     // less what the peer reported with SACK.
     if (seglen != 0 && !fwd.segments.empty() && fwd.valid_bif) {
-        std::uint32_t first = fwd.segments.back().seq - fwd.base_seq;
-        std::uint32_t last = fwd.segments.back().nextseq - fwd.base_seq;
-        for (const auto& u : fwd.segments) {
-            last = std::max(last, u.nextseq - fwd.base_seq);
-            first = std::min(first, u.seq - fwd.base_seq);
+        // The span is kept up to date as segments are added; only after an ACK removed or
+        // trimmed some is it computed again (so unacknowledged data costs O(1) per packet).
+        if (!fwd.span_valid) {
+            std::uint32_t first = fwd.segments.back().seq - fwd.base_seq;
+            std::uint32_t last = fwd.segments.back().nextseq - fwd.base_seq;
+            for (const auto& u : fwd.segments) {
+                last = std::max(last, u.nextseq - fwd.base_seq);
+                first = std::min(first, u.seq - fwd.base_seq);
+            }
+            fwd.span_first = first;
+            fwd.span_last = last;
+            fwd.span_valid = true;
         }
-        std::uint32_t in_flight = last - first;
+        std::uint32_t in_flight = fwd.span_last - fwd.span_first;
         for (const auto& [le, re] : rev.sack) in_flight -= re - le;
         if (in_flight > 0 && in_flight < 2'000'000'000u) pa.bytes_in_flight = in_flight - ((syn || fin) ? 1u : 0u);
     }

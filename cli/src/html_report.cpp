@@ -414,7 +414,7 @@ private:
         x.status = e.status;
         x.reason = e.reason;
         x.bytes = e.header_bytes + e.body_bytes;
-        x.segments = e.segments.size();
+        x.segments = e.segment_count;
         x.first_frame = e.segments.empty() ? e.frame : e.segments.front().frame;
         x.last_frame = e.frame;
         x.time = e.time_since_request;

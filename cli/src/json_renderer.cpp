@@ -187,14 +187,16 @@ private:
         j["header_bytes"] = e.header_bytes;
         j["body_bytes"] = e.body_bytes;
         j["headers_truncated"] = e.headers_truncated;
-        j["segments"] = e.segments.size();
+        j["segments"] = e.segment_count;
         j["segment_list"] = segments_json(e.segments, false);
+        j["segments_listed"] = e.segments.size();
         j["frames"] = frames_json(e.segments);
     }
     static void fill(json& j, const a::HttpRequest& e) {
         fill_message(j, e);
         j["method"] = e.method;
         j["uri"] = e.uri;
+        j["pairing_stopped"] = e.pairing_stopped;
     }
     static void fill(json& j, const a::HttpResponse& e) {
         fill_message(j, e);
@@ -242,6 +244,7 @@ private:
         j["ack"] = e.ack_rel;
         j["ack_frames"] = e.ack_frames;
         j["segment_list"] = segments_json(e.segments, true);
+        j["segments"] = e.segment_count;
     }
     static void fill(json& j, const a::Teardown& e) {
         j["from"] = side_name(e.from);
@@ -280,6 +283,7 @@ private:
         j["from"] = side_name(e.from);
         j["seq"] = e.seq_rel;
         j["bytes"] = e.bytes;
+        j["reason"] = e.reason == a::GapReason::buffer_full ? "buffer_full" : "not_captured";
     }
     static void fill(json& j, const a::HttpParseError& e) {
         j["from"] = side_name(e.from);

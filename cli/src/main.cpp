@@ -6,6 +6,7 @@
 #include "labtool/platform/process.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -66,6 +67,11 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
     cmd->add_flag("-x,--hex", out.hex, "Like -v, plus each packet's bytes as hex and ASCII");
     cmd->add_flag("--ladder", out.ladder,
                   "Draw the ladder (sequence) diagram: a lane per side, an arrow per packet, the states beside");
+    cmd->add_option("--max-buffer-mib", out.max_buffer_mib,
+                    "Out-of-order TCP data kept while waiting for a missing segment, all connections together; "
+                    "beyond it the hole is reported as a gap")
+        ->check(CLI::Range(1, 4096))
+        ->default_val(32);
     cmd->add_flag("--packets", out.packets,
                   "Also one line (text) or `packet` event (json) per TCP frame: numbers and Wireshark-style analysis flags");
 }
@@ -106,6 +112,22 @@ void add_server_options(CLI::App* cmd, labtool::cli::ServerFlags& s, std::string
 
 labtool::cli::OutputFormat parse_format(const std::string& f) {
     return f == "json" ? labtool::cli::OutputFormat::json : labtool::cli::OutputFormat::text;
+}
+
+// Whether --host names this machine only: "localhost" (any case) or a loopback address
+// (127.0.0.0/8, ::1, ::ffff:127.x.x.x). Anything else, also a name that cannot be parsed as an
+// address, may be reachable from the network.
+bool is_loopback_host(const std::string& host) {
+    std::string lower = host;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+    if (lower == "localhost") return true;
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
+    return address.is_loopback();
 }
 
 }  // namespace
@@ -214,7 +236,8 @@ int main(int argc, char** argv) {
             run.server.allow_dotfiles = run_dotfiles == "allow";
             if (!run_host.empty()) {
                 run.hosts = {run_host};
-                print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", run_host)));
+                if (!is_loopback_host(run_host))
+                    print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", run_host)));
             }
             return run_live(run);
         }
@@ -236,7 +259,8 @@ int main(int argc, char** argv) {
             serve.server.allow_dotfiles = serve_dotfiles == "allow";
             if (!serve_host.empty()) {
                 serve.hosts = {serve_host};
-                print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", serve_host)));
+                if (!is_loopback_host(serve_host))
+                    print_warning(lang, format_msg(lang, Msg::warn_public_host, fmt::arg("host", serve_host)));
             }
             return run_serve(serve);
         }

@@ -21,6 +21,7 @@ struct OutputOptions {
     bool verbose = false;                // -v: packet details
     bool hex = false;                    // -x: packet details and bytes
     std::string lang;                    // "en", "zh", or empty: from the locale
+    int max_buffer_mib = 32;             // out-of-order data buffered, all connections together
 };
 
 /// Server options shared by `run` and `serve`.

@@ -352,7 +352,8 @@ private:
         if (e.headers_truncated) detail(paint(yellow, T(Msg::req_headers_truncated)));
         detail(T(Msg::req_size, fmt::arg("header", e.header_bytes),
                  fmt::arg("body", e.body_bytes ? T(Msg::req_body_part, fmt::arg("n", e.body_bytes)) : std::string()),
-                 fmt::arg("segments", e.segments.size())));
+                 fmt::arg("segments", e.segment_count)));
+        if (e.pairing_stopped) detail(paint(yellow, T(Msg::req_pairing_stopped)));
         if (!e.segments.empty()) {
             const auto& first = e.segments.front();
             const std::uint64_t total = e.header_bytes + e.body_bytes;
@@ -372,14 +373,14 @@ private:
         row.request = (e.request_method ? *e.request_method + " " : std::string()) + e.request_uri.value_or("?");
         row.status = e.status;
         row.bytes = total;
-        row.segments = e.segments.size();
+        row.segments = e.segment_count;
         row.time = e.time_to_first_byte;
         if (http_rows_.size() < summary_rows_kept) http_rows_.push_back(row);
         else ++http_rows_dropped_;
         if (opt_.brief) {
             line(T(Msg::brief_exchange, fmt::arg("stream", e.stream), fmt::arg("method", e.request_method.value_or("?")),
                    fmt::arg("uri", e.request_uri.value_or("?")), fmt::arg("status", e.status), fmt::arg("reason", e.reason),
-                   fmt::arg("bytes", total), fmt::arg("segments", e.segments.size()),
+                   fmt::arg("bytes", total), fmt::arg("segments", e.segment_count),
                    fmt::arg("ms", e.time_since_request ? ms(*e.time_since_request) : std::string("-"))));
             return;
         }
@@ -417,18 +418,18 @@ private:
         if (e.status == 404) once(Msg::resp_404, T(Msg::resp_404));
         if (e.status == 404 && e.request_uri == "/favicon.ico") detail(T(Msg::resp_favicon_404));
         detail(T(Msg::resp_carried, fmt::arg("total", total), fmt::arg("header", e.header_bytes),
-                 fmt::arg("body", e.body_bytes), fmt::arg("segments", e.segments.size())));
+                 fmt::arg("body", e.body_bytes), fmt::arg("segments", e.segment_count)));
         const std::size_t shown = std::min(e.segments.size(), segments_shown);
         for (std::size_t i = 0; i < shown; ++i) detail("  " + segment_text(e.segments[i]));
-        if (e.segments.size() > shown) detail("  " + T(Msg::resp_more_segments, fmt::arg("n", e.segments.size() - shown)));
-        if (e.segments.size() > 1) {
+        if (e.segment_count > shown) detail("  " + T(Msg::resp_more_segments, fmt::arg("n", e.segment_count - shown)));
+        if (e.segment_count > 1) {
             once(Msg::resp_split, T(Msg::resp_split));
             std::vector<std::string> parts;
             if (e.ended_by_mss) parts.push_back(T(Msg::split_mss, fmt::arg("n", e.ended_by_mss)));
             if (e.ended_by_window) parts.push_back(T(Msg::split_window, fmt::arg("n", e.ended_by_window)));
             if (e.ended_by_write) parts.push_back(T(Msg::split_write, fmt::arg("n", e.ended_by_write)));
             const std::size_t known = std::size_t{e.ended_by_mss} + e.ended_by_window + e.ended_by_write;
-            if (e.segments.size() > known) parts.push_back(T(Msg::split_other, fmt::arg("n", e.segments.size() - known)));
+            if (e.segment_count > known) parts.push_back(T(Msg::split_other, fmt::arg("n", e.segment_count - known)));
             detail(T(Msg::split_reasons, fmt::arg("parts", join(parts, T(Msg::list_separator)))));
         }
         const a::SegmentSizing& z = e.sizing;
@@ -461,9 +462,9 @@ private:
             for (const auto& g : e.segments)
                 if (g.flags & a::tcp_flag::psh) last = g.frame;
             once(Msg::resp_psh,
-                 T(Msg::resp_psh, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
+                 T(Msg::resp_psh, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segment_count),
                    fmt::arg("frame", last)),
-                 T(Msg::resp_psh_brief, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segments.size()),
+                 T(Msg::resp_psh_brief, fmt::arg("n", e.psh_segments), fmt::arg("segments", e.segment_count),
                    fmt::arg("frame", last)));
         }
         if (!e.complete) {
@@ -488,7 +489,7 @@ private:
             detail("  " + (g.acked_by ? T(Msg::ack_segment, fmt::arg("segment", segment_text(g)), fmt::arg("by", g.acked_by))
                                       : T(Msg::ack_not_yet, fmt::arg("segment", segment_text(g)))));
         }
-        if (e.segments.size() > shown) detail("  " + T(Msg::resp_more_segments, fmt::arg("n", e.segments.size() - shown)));
+        if (e.segment_count > shown) detail("  " + T(Msg::resp_more_segments, fmt::arg("n", e.segment_count - shown)));
     }
 
     void render(const a::Teardown& e) {
@@ -553,8 +554,9 @@ private:
 
     void render(const a::StreamGap& e) {
         if (opt_.brief) return;
-        line(fmt::format("{} {} {}", prefix(e), paint(red, "gap"),
-                         T(Msg::gap_line, fmt::arg("bytes", e.bytes), fmt::arg("side", side(e.from)), fmt::arg("seq", e.seq_rel))));
+        line(fmt::format("{} {} {}", prefix(e), paint(red, T(Msg::gap_title)),
+                         T(e.reason == a::GapReason::buffer_full ? Msg::gap_buffer_full : Msg::gap_line,
+                           fmt::arg("bytes", e.bytes), fmt::arg("side", side(e.from)), fmt::arg("seq", e.seq_rel))));
     }
 
     void render(const a::HttpParseError& e) {

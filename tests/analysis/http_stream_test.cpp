@@ -29,7 +29,14 @@ TEST(HttpStream, ByteAtATimeRequest) {
     ASSERT_EQ(c.messages.size(), 1u);
     EXPECT_EQ(c.messages[0].uri, "/logo.jpg");
     EXPECT_EQ(c.messages[0].header_bytes, req.size());
-    EXPECT_EQ(c.messages[0].segments.size(), req.size());
+    // Every segment is counted; the list keeps the first 32 and the last 32 (bounded memory).
+    EXPECT_EQ(c.messages[0].segment_count, req.size());
+    const auto& list = c.messages[0].segments;
+    ASSERT_EQ(list.size(), std::min<std::size_t>(req.size(), segments_head_kept + segments_tail_kept));
+    EXPECT_EQ(list.front().frame, 1u);
+    EXPECT_EQ(list[segments_head_kept - 1].frame, segments_head_kept);
+    EXPECT_EQ(list[segments_head_kept].frame, req.size() - segments_tail_kept + 1);
+    EXPECT_EQ(list.back().frame, req.size());
     EXPECT_EQ(c.messages[0].frame, req.size());
     ASSERT_EQ(c.messages[0].headers.size(), 2u);
     EXPECT_EQ(c.messages[0].headers[1].value, "image/*");

@@ -510,6 +510,61 @@ TEST_F(Conformance, ContentLengthWithTransferEncodingIs400) {
     EXPECT_EQ(r.status, 400);
 }
 
+// RFC 9112 section 6.3: with Transfer-Encoding, a body's length is known only when chunked is the
+// final coding, and this server decodes no other: anything but exactly "chunked" is 400 and close.
+// The bytes after such a head must never be answered as a request of their own (smuggling).
+TEST_F(Conformance, TransferEncodingOtherThanChunkedAloneIs400AndClose) {
+    const std::string smuggled = request("GET", "/notes.txt");
+    for (const std::string te : {"xchunked", "chunked, identity", "identity", "gzip, chunked", "chunked;ext=1",
+                                 "gzip\r\nTransfer-Encoding: chunked"}) {
+        Connection c(port());
+        const auto r = c.exchange(request("POST", "/", "Transfer-Encoding: " + te + "\r\n") + "0\r\n\r\n" + smuggled);
+        ASSERT_TRUE(r) << te;
+        EXPECT_EQ(r->status, 400) << te;
+        EXPECT_EQ(r->header("Connection").value_or(""), "close") << te;
+        EXPECT_TRUE(c.closed_by_server(2s)) << te << ": the bytes after the head were answered";
+    }
+    // Transfer-Encoding with Content-Length (either order), or in HTTP/1.0: 400 and close too.
+    for (const std::string fields : {"Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n",
+                                     "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
+        Connection c(port());
+        const auto r = c.exchange(request("GET", "/", fields) + "0\r\n\r\n" + smuggled);
+        ASSERT_TRUE(r) << fields;
+        EXPECT_EQ(r->status, 400) << fields;
+        EXPECT_TRUE(c.closed_by_server(2s)) << fields;
+    }
+    {
+        Connection c(port());
+        const auto r = c.exchange("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400);
+        EXPECT_TRUE(c.closed_by_server(2s));
+    }
+    // Exactly chunked: the body is read (and skipped); the next request on the connection is answered.
+    Connection c(port());
+    const auto r = c.exchange(request("GET", "/notes.txt", "Transfer-Encoding: chunked\r\n") +
+                              "5\r\nhello\r\n0\r\n\r\n" + smuggled);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    const auto next = c.read_response();
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->body, "notes\n");
+}
+
+// RFC 9112 section 3.2: whitespace inside the request-target makes the request line malformed:
+// 400, not 505 (the line only looks like it ends in an unknown version).
+TEST_F(Conformance, WhitespaceInTheTargetIs400) {
+    for (const std::string line : {"GET /some thing.txt HTTP/1.1", "GET /my page.html HTTP/1.1", "GET /a b HTTP/2.0",
+                                   "GET /notes.txt  HTTP/1.1"}) {
+        Connection c(port());
+        const auto r = c.exchange(line + "\r\nHost: 127.0.0.1\r\n\r\n");
+        ASSERT_TRUE(r) << line;
+        EXPECT_EQ(r->status, 400) << line;
+        EXPECT_TRUE(c.closed_by_server(2s)) << line;
+    }
+    EXPECT_EQ(get("/my%20page.html").status, 200);  // encoded, the space is fine
+}
+
 TEST_F(Conformance, GarbageIs400AndClose) {
     Connection c(port());
     const auto r = c.exchange(std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 15));
@@ -714,6 +769,26 @@ TEST_F(Conditional, IfMatchAndIfUnmodifiedSinceGive412) {
     EXPECT_EQ(
         get("/logo.jpg", "If-Match: " + etag_ + "\r\nIf-Unmodified-Since: Sun, 13 Sep 2020 12:26:39 GMT\r\n").status,
         200);
+}
+
+// Dates far from any file time (after 2262, before 1970, year 1) compare like others: a date in
+// the future is later than the file's mtime (304 / proceed), one in the distant past earlier.
+// A year of five digits fits no HTTP-date format: the field is ignored (RFC 9110 §13.1.3, .4).
+TEST_F(Conditional, DatesFarInTheFutureOrPast) {
+    for (const std::string future : {"Fri, 31 Dec 9999 23:59:59 GMT", "Sat, 12 Apr 2262 00:00:00 GMT",
+                                     "Friday, 31-Dec-49 23:59:59 GMT", "Fri Dec 31 23:59:59 9999"}) {
+        expect_304(get("/logo.jpg", "If-Modified-Since: " + future + "\r\n"), future);
+        EXPECT_EQ(get("/logo.jpg", "If-Unmodified-Since: " + future + "\r\n").status, 200) << future;
+    }
+    for (const std::string past : {"Mon, 01 Jan 0001 00:00:00 GMT", "Sat, 01 Jan 1600 00:00:00 GMT",
+                                   "Wed, 31 Dec 1969 23:59:59 GMT"}) {
+        EXPECT_EQ(get("/logo.jpg", "If-Modified-Since: " + past + "\r\n").status, 200) << past;
+        EXPECT_EQ(get("/logo.jpg", "If-Unmodified-Since: " + past + "\r\n").status, 412) << past;
+    }
+    for (const std::string invalid : {"Sun, 01 Jan 99999 00:00:00 GMT", "Sun, 01 Jan 292277026596 00:00:00 GMT"}) {
+        EXPECT_EQ(get("/logo.jpg", "If-Modified-Since: " + invalid + "\r\n").status, 200) << invalid;
+        EXPECT_EQ(get("/logo.jpg", "If-Unmodified-Since: " + invalid + "\r\n").status, 200) << invalid;
+    }
 }
 
 TEST_F(Conditional, PreconditionOrderAndRangeLast) {
@@ -926,6 +1001,31 @@ TEST_F(Conformance, OversizedHeaderIs431) {
     EXPECT_EQ(get("/", "X-Big: " + std::string(64 * 1024, 'y') + "\r\n").status, 431);
 }
 
+// The README: a request head (request line, header fields and the empty line) over 16 KiB,
+// 16384 bytes, gets 431; at most that much is served.
+TEST_F(Conformance, HeaderLimitIs16KiBIncludingTheRequestLine) {
+    const auto head_of_size = [](std::size_t total) {
+        const std::string start = request("GET", "/notes.txt", "X-Fill: ");
+        const std::string prefix = start.substr(0, start.size() - 2);  // without the final CRLF
+        return prefix + std::string(total - prefix.size() - 4, 'x') + "\r\n\r\n";
+    };
+    ASSERT_EQ(head_of_size(16384).size(), 16384u);
+    for (const std::size_t size : {std::size_t{12000}, std::size_t{16384}}) {
+        const auto r = raw(head_of_size(size));
+        EXPECT_EQ(r.status, 200) << size;
+        EXPECT_EQ(r.body, "notes\n") << size;
+    }
+    for (const std::size_t size : {std::size_t{16385}, std::size_t{20000}, std::size_t{24000}}) {
+        Connection c(port());
+        const auto r = c.exchange(head_of_size(size));
+        ASSERT_TRUE(r) << size;
+        EXPECT_EQ(r->status, 431) << size;
+        EXPECT_TRUE(c.closed_by_server(2s)) << size;
+    }
+    // Twenty thousand bytes of fields after a long (but allowed) request line: 431 too.
+    EXPECT_EQ(get("/" + std::string(7000, 'a'), "X-Fill: " + std::string(10000, 'x') + "\r\n").status, 431);
+}
+
 TEST_F(Conformance, NothingOutsideTheRootWhateverTheConnectionState) {
     // Traversal attempts pipelined after a good request on a kept-alive connection.
     Connection c(port());
@@ -1008,6 +1108,24 @@ TEST_F(WithOptions, SeveralThreadsShareThePortButNoSecondServerDoes) {
     EXPECT_FALSE(second.timed_out) << "the second server kept running";
     EXPECT_EQ(second.exit_code, 1) << second.err;
     EXPECT_NE(second.err.find("already in use"), std::string::npos) << second.err;
+}
+
+// --host warns that the page may be reachable from the network, but only for an address that
+// is not loopback (127.0.0.0/8, ::1, "localhost").
+TEST_F(WithOptions, HostWarningOnlyForNonLoopbackAddresses) {
+    const std::string warning = "reachable from the network";
+    for (const std::string host : {"127.0.0.1", "localhost", "LocalHost", "::1", "127.0.0.2"}) {
+        Served s(tree_.root, tree_.base.path(), {"--host", host});
+        if (!s.ready() && host == "::1") continue;  // no IPv6 on this machine
+        ASSERT_TRUE(s.ready()) << host << ": " << s.err();
+        EXPECT_EQ(s.err().find(warning), std::string::npos) << host << ": " << s.err();
+    }
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: nothing binds, but the warning comes first.
+    const auto r = e2e::run_command({binary(), "serve", "--port", std::to_string(e2e::free_port()), "--host",
+                                     "192.0.2.1", "--root", tree_.root.string(), "-q"},
+                                    tree_.base.path(), std::max<std::chrono::milliseconds>(10s, start_timeout()));
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
 }
 
 TEST_F(WithOptions, DotfilesAllow) {

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -205,6 +207,34 @@ TEST(HttpDate, ThreeFormatsAndRoundTrip) {
     EXPECT_EQ(http_date(*a), "Sun, 06 Nov 1994 08:49:37 GMT");
     EXPECT_FALSE(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT"));
     EXPECT_FALSE(parse_http_date("yesterday"));
+}
+
+// Seconds since the epoch of a parsed date, or a marker when it did not parse.
+long long epoch_seconds(std::string_view text) {
+    const auto d = parse_http_date(text);
+    if (!d) return -1'000'000'000'000'000LL;
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::seconds>(d->time_since_epoch()).count());
+}
+
+TEST(HttpDate, YearsBeyondNanosecondClocksAreExactAndOrdered) {
+    // After 2262-04-11 and before 1677 a count of nanoseconds overflows 64 bits (UBSan: signed
+    // overflow); dates are whole seconds, so every year 0000-9999 is exact.
+    EXPECT_EQ(epoch_seconds("Fri, 31 Dec 9999 23:59:59 GMT"), 253402300799LL);
+    EXPECT_EQ(epoch_seconds("Fri Dec 31 23:59:59 9999"), 253402300799LL);  // asctime
+    EXPECT_EQ(epoch_seconds("Sat, 12 Apr 2262 00:00:00 GMT"), 9223372800LL);  // just past the ns limit
+    EXPECT_EQ(epoch_seconds("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+    EXPECT_EQ(epoch_seconds("Wed, 31 Dec 1969 23:59:59 GMT"), -1);
+    EXPECT_EQ(epoch_seconds("Sat, 01 Jan 1600 00:00:00 GMT"), -11676096000LL);
+    EXPECT_EQ(epoch_seconds("Mon, 01 Jan 0001 00:00:00 GMT"), -62135596800LL);
+    EXPECT_EQ(epoch_seconds("Tuesday, 31-Dec-69 23:59:59 GMT"), 3155759999LL);  // RFC 850: 2069
+    EXPECT_LT(*parse_http_date("Sun, 13 Sep 2020 12:26:40 GMT"), *parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"));
+    EXPECT_GT(*parse_http_date("Sun, 13 Sep 2020 12:26:40 GMT"), *parse_http_date("Mon, 01 Jan 0001 00:00:00 GMT"));
+    // No format has more than four digits of year, or a sign: invalid, so the header is ignored.
+    EXPECT_FALSE(parse_http_date("Sun, 01 Jan 99999 00:00:00 GMT"));
+    EXPECT_FALSE(parse_http_date("Sun Jan  1 00:00:00 99999"));
+    EXPECT_FALSE(parse_http_date("Sun, 01 Jan -999 00:00:00 GMT"));
+    EXPECT_FALSE(parse_http_date("Sun, 01 Jan 2262 24:00:00 GMT"));
 }
 
 }  // namespace

@@ -19,8 +19,10 @@ struct EngineOptions {
     std::optional<std::uint16_t> port;
     /// Connections tracked at once; beyond it the least recently active one is ended.
     std::size_t max_connections = 4096;
-    /// Out-of-order bytes buffered per direction before the hole is declared a gap.
+    /// Out-of-order bytes buffered per direction before the hole is declared a gap, and for
+    /// all connections together (whatever the capture holds, this is what reassembly keeps).
     std::size_t reassembly_cap_bytes = 4 * 1024 * 1024;
+    std::size_t max_buffered_bytes = 32 * 1024 * 1024;
     /// Largest HTTP header block accepted (RFC 9112 leaves it to the implementation).
     std::size_t max_header_bytes = 64 * 1024;
     /// Headers kept per message in events (the rest are counted in header_bytes only).

@@ -146,10 +146,14 @@ struct HttpRequest : EventBase {
     std::uint64_t header_bytes = 0;
     std::uint64_t body_bytes = 0;
     bool headers_truncated = false;      // only the request line was captured
-    std::vector<SegmentRef> segments;
+    std::vector<SegmentRef> segments;    // the first 32 and the last 32 (see segment_count)
+    std::uint64_t segment_count = 0;     // every segment that carried it
     std::uint32_t index = 0;             // 0-based request number on this connection
     /// Another connection of the same client to the same server was still waiting for the
     /// answer to this request (HTTP/1.1 answers one at a time per connection): its stream and URI.
+    /// More than 256 requests were waiting for answers on this connection: from here on labtool
+    /// does not pair responses with requests (it could pair them wrongly).
+    bool pairing_stopped = false;
     std::optional<std::uint32_t> busy_stream;
     std::optional<std::string> busy_uri;
 };
@@ -176,7 +180,9 @@ struct HttpResponse : EventBase {
     std::uint64_t request_frame = 0;     // 0: no request seen for it
     std::optional<double> time_since_request;  // seconds from the request's frame to this one
     std::optional<double> time_to_first_byte;  // seconds from the request to the first segment of this response
-    std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included
+    std::vector<SegmentRef> segments;    // the TCP segments that carried it, headers included:
+                                         // the first 32 and the last 32 when there are more
+    std::uint64_t segment_count = 0;     // every segment that carried it
     std::uint32_t index = 0;
     bool interim = false;                // 1xx other than 101: the final response follows (RFC 9110 §15.2)
     /// Content-Range "bytes first-last/complete" parsed (206); whole_file: it covers every byte.
@@ -203,7 +209,8 @@ struct ResponseAcked : EventBase {
     std::optional<std::string> request_uri;
     int status = 0;
     std::uint32_t ack_rel = 0;
-    std::vector<SegmentRef> segments;    // with acked_by filled in
+    std::vector<SegmentRef> segments;    // with acked_by filled in (the response's kept list)
+    std::uint64_t segment_count = 0;
     std::vector<std::uint64_t> ack_frames;  // the distinct ACK frames that acknowledged them
 };
 
@@ -256,10 +263,16 @@ struct Reset : EventBase {
 
 /// Bytes of one direction that were never captured (or cut by the snaplen): the byte stream
 /// has a hole; HTTP parsing resumes at the next message it recognises.
+enum class GapReason : std::uint8_t {
+    not_captured,   // the capture does not have these bytes (loss before the capture point, snaplen)
+    buffer_full,    // labtool gave them up: its buffer for out-of-order data was full
+};
+
 struct StreamGap : EventBase {
     Direction from = Direction::client_to_server;
     std::uint32_t seq_rel = 0;
     std::uint64_t bytes = 0;
+    GapReason reason = GapReason::not_captured;
 };
 
 /// Bytes that could not be parsed as HTTP/1.x (another protocol, or garbage).

@@ -30,11 +30,24 @@ struct HttpMessage {
     std::uint64_t body_bytes = 0;
     bool complete = true;
     bool headers_truncated = false;  // only the start line was captured (snaplen or loss)
+    /// The segments that carried it: the first `segments_head_kept` and the last
+    /// `segments_tail_kept` (memory stays bounded for a message in 200 000 segments); the counts
+    /// below cover every segment.
     std::vector<SegmentRef> segments;
+    std::uint64_t segment_count = 0;
+    std::uint32_t psh_segments = 0;
+    std::uint32_t ended_by_mss = 0;
+    std::uint32_t ended_by_window = 0;
+    std::uint32_t ended_by_write = 0;
+    std::uint32_t largest = 0;
+    std::uint64_t largest_frame = 0;
     std::uint64_t start_offset = 0;  // stream offset of its first byte
     std::uint64_t end_offset = 0;    // stream offset just past its last byte
     std::uint64_t frame = 0;         // frame that completed it (or carried its last byte)
 };
+
+inline constexpr std::size_t segments_head_kept = 32;
+inline constexpr std::size_t segments_tail_kept = 32;
 
 /// Callbacks from an HttpStream to its owner.
 class HttpListener {

@@ -124,6 +124,9 @@ private:
         std::uint32_t lastsegmentflags = 0;
         bool valid_bif = true;
         std::vector<Unacked> segments;   // oldest first
+        bool span_valid = false;         // span_first/last: min seq and max nextseq of `segments`,
+        std::uint32_t span_first = 0;    // relative to base_seq
+        std::uint32_t span_last = 0;
         std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // from its last packet
     };
     Flow flows_[2];
