@@ -328,6 +328,9 @@ const Catalogue& english() {
         {Msg::warn_file_cut_off, "{path} is cut off: {error} (every packet before that point was analysed)"},
         {Msg::err_cannot_write, "cannot write {path}: {error}"},
         {Msg::err_write_failed, "writing {path} failed"},
+        {Msg::gap_title, "gap"},
+        {Msg::gap_buffer_full, "{bytes} bytes from the {side} at seq {seq} are given up: labtool's buffer for out-of-order data is full (--max-buffer-mib), so it stops waiting for them"},
+        {Msg::req_pairing_stopped, "more than 256 requests are waiting for answers on this connection: from here on labtool does not pair responses with requests (it could pair them wrongly)"},
     };
     return c;
 }
@@ -647,6 +650,9 @@ const Catalogue& chinese() {
         {Msg::warn_file_cut_off, "{path} 被截断了：{error}（截断处之前的每个包都已分析）"},
         {Msg::err_cannot_write, "无法写入 {path}：{error}"},
         {Msg::err_write_failed, "写入 {path} 失败"},
+        {Msg::gap_title, "缺口"},
+        {Msg::gap_buffer_full, "{side}在 seq {seq} 处的 {bytes} 字节被放弃：labtool 保存乱序数据的缓冲区已满（--max-buffer-mib），不再等待它们"},
+        {Msg::req_pairing_stopped, "这个连接上有超过 256 个请求在等待响应：从这里开始 labtool 不再把响应与请求配对（否则可能配错）"},
     };
     return c;
 }
