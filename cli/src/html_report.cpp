@@ -310,6 +310,18 @@ private:
     Conn& conn(std::uint32_t stream) {
         auto it = conns_.find(stream);
         if (it != conns_.end()) return it->second;
+        // Past the table's rows a connection is only counted: a scratch entry takes its events
+        // (memory stays bounded for 100 000 connections).
+        if (conns_.size() >= max_table_rows) {
+            if (!overflow_seen_ || stream > highest_overflow_) {
+                overflow_seen_ = true;
+                highest_overflow_ = stream;
+                ++overflow_;
+            }
+            scratch_ = Conn{};
+            scratch_.stream = stream;
+            return scratch_;
+        }
         Conn& c = conns_[stream];
         c.stream = stream;
         c.drawn = drawn_count_ < max_ladders;
@@ -497,8 +509,8 @@ private:
         write_connection_table(h);
         for (const auto& [stream, c] : conns_)
             if (c.drawn) write_connection(h, c);
-        if (conns_.size() > drawn_count_)
-            h += "<p class=\"muted\">" + H(Msg::rep_more_connections, fmt::arg("n", conns_.size() - drawn_count_)) + "</p>\n";
+        if (conns_.size() + overflow_ > drawn_count_)
+            h += "<p class=\"muted\">" + H(Msg::rep_more_connections, fmt::arg("n", conns_.size() + overflow_ - drawn_count_)) + "</p>\n";
         h += "<footer>" + H(Msg::rep_footer, fmt::arg("version", LABTOOL_VERSION)) + "</footer>\n";
         h += "<script>" + std::string(script) + "</script>\n</body>\n</html>\n";
     }
@@ -533,8 +545,7 @@ private:
             h += "<td>" + esc(closed_text(c)) + "</td></tr>\n";
         }
         h += "</table>\n";
-        if (conns_.size() > max_table_rows)
-            h += "<p class=\"muted\">" + H(Msg::rep_more_connections, fmt::arg("n", conns_.size() - max_table_rows)) + "</p>\n";
+        if (overflow_ > 0) h += "<p class=\"muted\">" + H(Msg::rep_more_connections, fmt::arg("n", overflow_)) + "</p>\n";
         h += "</section>\n";
     }
 
@@ -911,7 +922,11 @@ private:
     std::ostream& out_;
     Lang lang_;
     std::string title_;
-    std::map<std::uint32_t, Conn> conns_;
+    std::map<std::uint32_t, Conn> conns_;   // at most max_table_rows
+    Conn scratch_;                          // takes the events of the connections past them
+    std::uint64_t overflow_ = 0;            // connections past them (counted only)
+    bool overflow_seen_ = false;
+    std::uint32_t highest_overflow_ = 0;
     std::size_t drawn_count_ = 0;
     std::vector<std::string> file_comments_;
     std::map<std::uint64_t, std::string> comments_;

@@ -21,6 +21,7 @@ namespace a = labtool::analysis;
 constexpr std::size_t arrow_width = 54;   // columns between the two lanes
 constexpr std::size_t state_width = 13;
 constexpr std::size_t rows_kept_per_connection = 400;
+constexpr std::size_t max_grouped = 200;   // connections drawn after a replay
 
 std::string pad_right(const std::string& s, std::size_t width) {
     const std::size_t w = display_width(s);
@@ -75,8 +76,10 @@ public:
         for (auto& [stream, lanes] : lanes_) {
             header(stream, lanes);
             for (const auto& r : lanes.rows) print(r);
-            if (lanes.rows_dropped) out_ << fmt::format("        … {} more\n", lanes.rows_dropped);
+            if (lanes.rows_dropped)
+                out_ << "        " << format_msg(opt_.lang, Msg::sum_more_rows, fmt::arg("n", lanes.rows_dropped)) << '\n';
         }
+        if (not_drawn_) out_ << '\n' << format_msg(opt_.lang, Msg::rep_more_connections, fmt::arg("n", not_drawn_)) << '\n';
     }
 
 private:
@@ -91,6 +94,12 @@ private:
     }
 
     void handle(const a::ConnectionOpened& e) {
+        // After a replay every connection is drawn whole: up to max_grouped of them (memory
+        // stays bounded for 100 000 connections); the rest are counted.
+        if (grouped_ && lanes_.size() >= max_grouped) {
+            ++not_drawn_;
+            return;
+        }
         Lanes& l = lanes_[e.stream];
         l.client = lane_name(opt_.lang, a::Direction::client_to_server, e.client.port, opt_.server_name);
         l.server = lane_name(opt_.lang, a::Direction::server_to_client, e.server.port, opt_.server_name);
@@ -145,6 +154,7 @@ private:
         Row r = std::move(*pending_);
         pending_.reset();
         auto it = lanes_.find(r.stream);
+        if (it == lanes_.end() && grouped_) return;   // a connection past max_grouped
         if (it == lanes_.end()) {   // a late packet of a finished connection: tagged with it
             r.note = fmt::format("#{} ", r.stream) + r.note;
             last_header_.reset();
@@ -191,7 +201,8 @@ private:
     bool grouped_;
     std::map<std::uint32_t, Lanes> lanes_;
     std::optional<Row> pending_;
-    std::optional<std::uint32_t> last_header_;   // the connection whose lanes were named last
+    std::optional<std::uint32_t> last_header_;
+    std::uint64_t not_drawn_ = 0;   // grouped: connections past max_grouped   // the connection whose lanes were named last
 };
 
 }  // namespace
