@@ -162,13 +162,16 @@ std::optional<unsigned> month_index(std::string_view name) {
     return std::nullopt;
 }
 
-std::optional<std::chrono::system_clock::time_point> make_time(std::uint64_t y, unsigned m, std::uint64_t d,
-                                                               std::uint64_t hh, std::uint64_t mm, std::uint64_t ss) {
+// In seconds, never system_clock's nanoseconds: those overflow (signed, undefined) after
+// 2262-04-11 and before 1677. Years 0-9999 are a few times 10^11 seconds, far inside 64 bits.
+std::optional<std::chrono::sys_seconds> make_time(std::uint64_t y, unsigned m, std::uint64_t d, std::uint64_t hh,
+                                                  std::uint64_t mm, std::uint64_t ss) {
     using namespace std::chrono;
     if (y > 9999 || d > 31 || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
     const year_month_day ymd{year{static_cast<int>(y)}, month{m}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) return std::nullopt;
-    return time_point_cast<system_clock::duration>(sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss});
+    return sys_seconds{sys_days{ymd}} + hours{static_cast<std::int64_t>(hh)} +
+           minutes{static_cast<std::int64_t>(mm)} + seconds{static_cast<std::int64_t>(ss)};
 }
 
 // "08:49:37" at `pos`.
@@ -212,7 +215,7 @@ bool is_star(std::string_view header) { return trim(header) == "*"; }
 
 }  // namespace
 
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) {
     text = trim(text);
     std::uint64_t hh = 0, mm = 0, ss = 0;
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"

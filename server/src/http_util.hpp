@@ -20,8 +20,11 @@ std::string mime_type(std::string_view extension);
 std::string http_date(std::chrono::system_clock::time_point t);
 
 /// Parses an HTTP-date in any of the three formats a recipient must accept (RFC 9110 section
-/// 5.6.7: IMF-fixdate, obsolete RFC 850 and asctime); nullopt for anything else.
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
+/// 5.6.7: IMF-fixdate, obsolete RFC 850 and asctime); nullopt for anything else (also a year of
+/// more than four digits, which none of the formats has). Whole seconds in 64 bits: every date
+/// of years 0000-9999 is representable, unlike system_clock's nanoseconds (1677-2262), so
+/// compare it with a file time in seconds too (std::chrono::floor<std::chrono::seconds>).
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text);
 
 /// Percent-decodes once (RFC 3986 section 2.1). nullopt on a malformed escape or a decoded NUL.
 std::optional<std::string> percent_decode(std::string_view text);

@@ -330,7 +330,9 @@ Response FileServer::serve_file(const RequestHeader& req, const FileMeta& meta, 
                                 platform::File fd, bool head) const {
     const std::uint64_t size = meta.size;
     const std::string& etag = meta.etag;
-    const auto mtime_sys = meta.mtime;
+    // Whole seconds, as HTTP dates have them; compared in seconds (a date in year 9999 is not
+    // representable in system_clock's nanoseconds).
+    const auto mtime_sys = std::chrono::floor<std::chrono::seconds>(meta.mtime);
 
     // RFC 9110 section 13.2.2: preconditions in this order, all before Range.
     // 1. If-Match (strong comparison), else 2. If-Unmodified-Since: false -> 412.

@@ -297,10 +297,15 @@ private:
         phase_ = Phase::reading;
         timed_out_ = false;
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(state_->config.max_request_line_bytes +
-                                                         state_->config.max_header_bytes));
+        // Beast counts its limit from where each put() resumes, not from the request's first
+        // byte: set to at least the whole head, so that the limit on the head is the one
+        // parse_buffer enforces (request line + fields + blank line <= max_header_bytes).
+        parser_->header_limit(static_cast<std::uint32_t>(
+            std::max(state_->config.max_header_bytes, state_->config.max_request_line_bytes + 2)));
         parser_->body_limit(max_request_body_bytes);
-        parser_->eager(true);
+        // Not eager until the head is parsed: put() then stops at the end of the head, so
+        // header_bytes_ counts the head alone and its framing is checked before any body byte.
+        parser_->eager(false);
         // Pipelined bytes already buffered start the next request at once; otherwise we wait
         // for it as long as the idle keep-alive timeout.
         request_started_ = buffer_.size() > 0;
@@ -319,23 +324,31 @@ private:
             const bool in_head = !parser_->is_header_done();
             const std::size_t used = parser_->put(buffer_.data(), ec);
             buffer_.consume(used);
-            if (in_head) header_bytes_ += used;  // put() stops at the end of the head
+            if (in_head) header_bytes_ += used;  // not eager in the head: put() stops at its end
             if (ec == http::error::need_more) {
                 ec = {};
                 break;
             }
             if (ec) return on_read_error(ec);
+            if (in_head && parser_->is_header_done()) {
+                // The whole head is parsed (and nothing of a body yet): its size, then its framing.
+                const auto& req = parser_->get();
+                if (req.method_string().size() + req.target().size() + 11 > state_->config.max_request_line_bytes)
+                    return send_error(414, "The request line is too long.");
+                if (header_bytes_ > state_->config.max_header_bytes)
+                    return send_error(431, "The request header is too large.");
+                if (const auto problem = framing_problem(req); !problem.empty()) return send_error(400, problem);
+                parser_->eager(true);
+            }
             if (used == 0) break;
         }
-        {
+        if (!parser_->is_header_done()) {
             // Beast 1.74 applies header_limit to each put() separately (fields are consumed as
-            // they are parsed), so the limits on the whole head are enforced here: nothing
-            // consumed yet means the request line itself has not ended (414), else 431.
-            const auto& cfg = state_->config;
-            const std::size_t pending = header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size());
-            if (header_bytes_ == 0 && buffer_.size() > cfg.max_request_line_bytes)
-                return send_error(414, "The request line is too long.");
-            if (pending > cfg.max_request_line_bytes + cfg.max_header_bytes)
+            // they are parsed), so the limits on the whole head are enforced here: a request line
+            // that has not ended within its limit is 414, a head (request line, fields and the
+            // blank line) over max_header_bytes 431.
+            if (request_line_too_long()) return send_error(414, "The request line is too long.");
+            if (header_bytes_ + buffer_.size() > state_->config.max_header_bytes)
                 return send_error(431, "The request header is too large.");
         }
         if (parser_->is_done()) {
@@ -391,9 +404,8 @@ private:
             return do_close();
         }
         if (ec == http::error::header_limit) {
-            // RFC 9112 section 3: a request line over the limit is 414, large fields are 431.
-            // Beast consumes the request line first, so nothing consumed means it never ended.
-            if (header_bytes_ == 0) return send_error(414, "The request line is too long.");
+            // RFC 9112 section 3: a request line over the limit is 414, a large head 431.
+            if (request_line_too_long()) return send_error(414, "The request line is too long.");
             return send_error(431, "The request header is too large.");
         }
         if (ec == http::error::body_limit) return send_error(413, "The request body is too large.");
@@ -411,18 +423,64 @@ private:
         do_close();
     }
 
-    // "METHOD SP target SP HTTP/d.d" at the head of the buffer (the line Beast refused).
+    // "METHOD SP target SP HTTP/d.d" at the head of the buffer (the line Beast refused), with
+    // exactly two spaces (RFC 9112 section 3: no whitespace inside the target, so
+    // "GET /a b HTTP/1.1" is malformed, 400) and a version other than the two Beast accepts.
     bool request_line_has_other_version() const {
         const auto data = buffer_.cdata();
         const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
         const auto end = buffered.find("\r\n");
         if (end == std::string_view::npos) return false;
         const std::string_view line = buffered.substr(0, end);
+        const auto first = line.find(' ');
         const auto sp = line.rfind(' ');
-        if (sp == std::string_view::npos || line.find(' ') == sp) return false;
+        if (first == std::string_view::npos || first == 0 || sp <= first + 1 || line.find(' ', first + 1) != sp)
+            return false;
+        if (line.find_first_of("\t\v\f\r\n") != std::string_view::npos) return false;
         const std::string_view v = line.substr(sp + 1);
         const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-        return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
+        return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]) &&
+               v != "HTTP/1.0" && v != "HTTP/1.1";
+    }
+
+    // Whether the request line has not ended within max_request_line_bytes (plus its CRLF):
+    // Beast has not consumed it yet and no LF is buffered early enough.
+    bool request_line_too_long() const {
+        if (header_bytes_ != 0) return false;  // Beast consumed the request line: it ended in time
+        const auto data = buffer_.cdata();
+        const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+        const std::size_t limit = state_->config.max_request_line_bytes;
+        return buffered.size() > limit && buffered.substr(0, limit + 2).find('\n') == std::string_view::npos;
+    }
+
+    // Why a parsed head's message framing is refused (400 and close), or "" if it is fine.
+    // RFC 9112 section 6.3: with Transfer-Encoding the body's length is known only when chunked is
+    // the final coding; this server decodes no other coding, so it takes exactly "chunked" and
+    // nothing else ("xchunked", "chunked, identity", "identity", "gzip, chunked" are refused:
+    // Beast would read a request without a body, and its body as the next request: smuggling).
+    // Section 6.1: Transfer-Encoding with Content-Length, or in an HTTP/1.0 request, is refused too.
+    static std::string_view framing_problem(const http::request_header<>& req) {
+        auto [first, last] = req.equal_range(http::field::transfer_encoding);
+        if (first == last) return {};
+        if (req.find(http::field::content_length) != req.end()) return "Content-Length and Transfer-Encoding together.";
+        if (req.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request.";
+        std::size_t codings = 0;
+        bool chunked = false;
+        for (auto it = first; it != last; ++it) {
+            std::string_view rest = it->value();
+            while (!rest.empty()) {
+                const auto comma = rest.find(',');
+                std::string_view coding = rest.substr(0, comma);
+                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+                while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+                if (coding.empty()) continue;  // empty list elements do not count (RFC 9110 section 5.6.1.2)
+                ++codings;
+                chunked = beast::iequals(coding, "chunked");
+            }
+        }
+        if (codings != 1 || !chunked) return "Unsupported Transfer-Encoding: only \"chunked\" alone is accepted.";
+        return {};
     }
 
     void on_request() {

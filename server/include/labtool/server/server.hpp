@@ -33,7 +33,7 @@ struct ServerConfig {
     std::chrono::seconds header_timeout{30};   // from a request's first byte to its complete header
                                                // (slowloris); long enough to type a request in nc
     std::size_t max_request_line_bytes = 8 * 1024;  // longer request line -> 414
-    std::size_t max_header_bytes = 16 * 1024;       // header fields beyond the request line -> 431
+    std::size_t max_header_bytes = 16 * 1024;       // whole head (request line, fields, CRLF) -> 431
     std::size_t max_connections = 512;              // more concurrent connections -> 503 and close
 };
 
