@@ -10,6 +10,8 @@
 #                                             that macOS and the BSDs use (build-posix/, plus a
 #                                             check that it links no Linux-only call), and the
 #                                             Windows build under wine (scripts/cross-windows.sh)
+#                                             and finally scripts/hardening.sh (ASan/UBSan build
+#                                             with the hostile-capture corpus; bounded fuzzing)
 #   scripts/bootstrap.sh test-one             … every test of this one build only (ctest)
 #
 # LABTOOL_BUILD_DIR (default build/) and LABTOOL_CMAKE_ARGS (extra configure options, e.g.
@@ -81,4 +83,6 @@ if [[ -n "$linux_only" ]]; then
 fi
 echo "bootstrap: posix backend passed, no accept4/sendfile/setresuid/setresgid linked; now Windows under wine"
 LABTOOL_BUILD_DIR="$build_dir" bash "$here/scripts/cross-windows.sh"
-echo "bootstrap: all three builds passed ($((SECONDS - start)) s after the Linux suite)"
+echo "bootstrap: all three builds passed ($((SECONDS - start)) s after the Linux suite); now the sanitizer build and fuzzing"
+LABTOOL_BUILD_DIR="$build_dir" bash "$here/scripts/hardening.sh" all
+echo "bootstrap: everything passed ($((SECONDS - start)) s after the Linux suite)"

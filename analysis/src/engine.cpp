@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <deque>
 #include <list>
 #include <limits>
@@ -84,6 +85,7 @@ namespace {
 constexpr std::size_t max_deliveries_tracked = 64;
 constexpr std::size_t max_pending_requests = 256;
 constexpr std::size_t max_segments_tracked = 8192;   // server segments remembered for ACK matching
+constexpr std::size_t ooo_entry_cost = 128;             // bytes an out-of-order entry costs beyond its data
 constexpr std::size_t max_parallel_scan = 256;        // connections compared with a new one
 constexpr std::size_t max_state_changes = 32;         // per side; a connection has about 6
 
@@ -105,14 +107,22 @@ ConnKey make_key(const TcpSegment& s) {
 }
 
 struct ConnKeyHash {
+    // Eight bytes at a time with a multiply-xorshift mix: cheap, and every input bit reaches the
+    // bucket index (connections of a flood differ in a few address and port bits).
+    static std::uint64_t word(const std::uint8_t* p) noexcept {
+        std::uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        return w;
+    }
     std::size_t operator()(const ConnKey& k) const noexcept {
-        std::size_t h = 1469598103934665603ull;
-        auto mix = [&h](std::uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
-        for (auto byte : k.a.bytes) mix(byte);
-        for (auto byte : k.b.bytes) mix(byte);
-        mix(static_cast<std::uint8_t>(k.port_a)); mix(static_cast<std::uint8_t>(k.port_a >> 8));
-        mix(static_cast<std::uint8_t>(k.port_b)); mix(static_cast<std::uint8_t>(k.port_b >> 8));
-        return h;
+        std::uint64_t h = (std::uint64_t{k.port_a} << 16 | k.port_b) * 0x9E3779B97F4A7C15ull;
+        for (const std::uint64_t w : {word(k.a.bytes.data()), word(k.a.bytes.data() + 8), word(k.b.bytes.data()),
+                                      word(k.b.bytes.data() + 8)}) {
+            h ^= w + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+            h *= 0xBF58476D1CE4E5B9ull;
+            h ^= h >> 31;
+        }
+        return static_cast<std::size_t>(h);
     }
 };
 
@@ -507,6 +517,32 @@ void Engine::finish(const Sink& sink) {
     impl_->sink = nullptr;
 }
 
+namespace {
+
+// Timestamps of any value (year 2500, year 292 billion, negative) without signed overflow.
+constexpr std::int64_t ts_ns_limit = (std::int64_t{1} << 62) - 1;
+
+/// f.ts in nanoseconds since 1970, saturated to +-(2^62 - 1) (about 1824 to 2116): the
+/// sequence analysis subtracts two of these, and such a difference always fits an int64.
+std::int64_t saturated_ns(const Timestamp& t) {
+    constexpr std::int64_t billion = 1'000'000'000;
+    constexpr std::int64_t max_sec = ts_ns_limit / billion;
+    if (t.sec > max_sec) return ts_ns_limit;
+    if (t.sec < -max_sec) return -ts_ns_limit;
+    const std::int64_t ns = t.sec * billion + t.nsec;  // fits: |sec| <= max_sec, nsec < 2^32
+    return std::clamp(ns, -ts_ns_limit, ts_ns_limit);
+}
+
+/// a - b in seconds, exact for ordinary stamps and without overflow for any.
+double seconds_between(const Timestamp& a, const Timestamp& b) {
+    const bool fits = b.sec >= 0 ? a.sec >= std::numeric_limits<std::int64_t>::min() + b.sec
+                                 : a.sec <= std::numeric_limits<std::int64_t>::max() + b.sec;
+    const double whole = fits ? static_cast<double>(a.sec - b.sec) : static_cast<double>(a.sec) - static_cast<double>(b.sec);
+    return whole + (static_cast<double>(a.nsec) - static_cast<double>(b.nsec)) / 1e9;
+}
+
+}  // namespace
+
 void Engine::Impl::process(const Frame& f) {
     ++stats.frames;
     frame = stats.frames;
@@ -516,7 +552,7 @@ void Engine::Impl::process(const Frame& f) {
         stats.first_time = static_cast<double>(f.ts.sec) + f.ts.nsec / 1e9;
     }
     // Capture timestamps can step backwards; time is still measured from the first frame.
-    now = static_cast<double>(f.ts.sec - first_ts.sec) + (static_cast<double>(f.ts.nsec) - first_ts.nsec) / 1e9;
+    now = seconds_between(f.ts, first_ts);
     stats.last_time = static_cast<double>(f.ts.sec) + f.ts.nsec / 1e9;
 
     TcpSegment seg;
@@ -568,7 +604,7 @@ void Engine::Impl::process(const Frame& f) {
         e.alongside = c.alongside;
         emit(std::move(e));
     }
-    const std::int64_t ts_ns = f.ts.sec * 1'000'000'000LL + f.ts.nsec;
+    const std::int64_t ts_ns = saturated_ns(f.ts);
     analyze_packet(c, seg, dir, ts_ns, reused);
     on_segment(c, seg, dir);
 }
@@ -759,8 +795,16 @@ void Engine::Impl::evict_if_full() {
     // open one; its key is remembered so its late packets are counted, not a new connection.
     Connection* victim = !ended_lru.empty() ? ended_lru.front() : !open_lru.empty() ? open_lru.front() : nullptr;
     if (victim == nullptr) return;
-    if (!victim->ended) end_connection(*victim, CloseKind::open);
-    retire(*victim);
+    // An open connection ended here is freed without a record (as a SYN flood's would be: a
+    // late packet of it starts a new connection); a finished one keeps its record.
+    const bool was_finished = victim->ended;
+    if (!was_finished) end_connection(*victim, CloseKind::open);
+    if (was_finished) {
+        retire(*victim);
+    } else {
+        forget(*victim);
+        table.erase(victim->key);
+    }
 }
 
 void Engine::Impl::retire(Connection& c) {
@@ -1098,13 +1142,17 @@ void Engine::Impl::deliver(Connection& c, Direction dir, const TcpSegment& seg) 
         pull_in_order(c, dir);
     } else if (!data.empty()) {
         // Out of order: hold it until the hole is filled, within the cap.
-        auto& slot = s.ooo[uoff];
-        if (slot.data.size() < data.size()) {
-            s.ooo_bytes += data.size() - slot.data.size();
-            ooo_total += data.size() - slot.data.size();
+        // Each entry costs its bytes plus its bookkeeping (map node, vector): a million
+        // one-byte segments are 100+ MB, not 1 MB.
+        const auto [slot_it, added] = s.ooo.try_emplace(uoff);
+        auto& slot = slot_it->second;
+        const std::size_t grow = (added ? ooo_entry_cost : 0) + (data.size() > slot.data.size() ? data.size() - slot.data.size() : 0);
+        if (data.size() > slot.data.size()) {
             slot.data.assign(data.begin(), data.end());
             slot.origin = origin;
         }
+        s.ooo_bytes += grow;
+        ooo_total += grow;
         // Bounded memory: per direction, and for all connections together (the one that just
         // grew gives up its hole, so the total never exceeds the budget after a packet).
         if (s.ooo_bytes > options.reassembly_cap_bytes || ooo_total > options.max_buffered_bytes)
@@ -1153,8 +1201,8 @@ void Engine::Impl::pull_in_order(Connection& c, Direction dir) {
         if (it->first > s.next_offset) break;
         OutOfOrder item = std::move(it->second);
         const std::uint64_t item_off = it->first;
-        s.ooo_bytes -= item.data.size();
-        ooo_total -= item.data.size();
+        s.ooo_bytes -= item.data.size() + ooo_entry_cost;
+        ooo_total -= item.data.size() + ooo_entry_cost;
         s.ooo.erase(it);
         const std::uint64_t end = item_off + item.data.size();
         if (end <= s.next_offset) continue;

@@ -230,6 +230,7 @@ constexpr std::size_t can_id_bytes = 4;
 
 // Reads go through one buffer of our own: 1 MiB at a time, packets handed over in place.
 constexpr std::size_t read_chunk_bytes = 1024 * 1024;
+constexpr std::size_t min_grow_bytes = 4096;  // the least a buffer grows by (from 0: an empty file)
 
 // ---- helpers
 
@@ -322,17 +323,41 @@ void swap_cooked_can_id(int dlt, std::uint8_t* data, std::uint32_t caplen, std::
 /// 1 MiB at a time; records are handed out in place. The buffer grows only when one record is
 /// larger than it, and then only as fast as the file really delivers bytes, so a length field
 /// that claims 16 MiB in a short file costs no 16 MiB.
+/// For a regular file, every length is first held against what the file still holds: the
+/// buffer starts at the file's size when that is below 1 MiB, and want(n) never reads or
+/// allocates for more than the bytes left, so no length field, however large, makes the
+/// reader allocate more than the file's size (a file still being written is asked again).
 class Input {
 public:
-    Input() : buffer_(read_chunk_bytes) {}
+    Input() = default;
 
-    void attach(std::FILE* file) { file_ = file; }
+    /// `path`: the file's name, for its size when it is a regular file (not a pipe).
+    void attach(std::FILE* file, const std::filesystem::path& path) {
+        file_ = file;
+        path_ = path;
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path_, ec)) {
+            sized_ = true;
+            refresh_size();
+        }
+        buffer_.resize(sized_ ? static_cast<std::size_t>(std::min<std::uint64_t>(size_, read_chunk_bytes))
+                              : read_chunk_bytes);
+    }
 
     /// Makes `n` bytes available at data(); returns n, or fewer at the end of the file or on a
     /// read error (see error()). Invalidates earlier data() pointers.
     std::size_t want(std::size_t n) {
         if (end_ - begin_ >= n) return n;
-        return fill(n);
+        return fill(std::min(n, left(n)));
+    }
+
+    /// Bytes of the file from data() on: at least `n` when the file is not a regular file.
+    std::size_t left(std::size_t n) {
+        if (!sized_) return n;
+        const std::uint64_t at = offset();
+        if (size_ < at || size_ - at < n) refresh_size();  // grown since?
+        const std::uint64_t rest = size_ > at ? size_ - at : 0;
+        return static_cast<std::size_t>(std::min<std::uint64_t>(rest, n));
     }
 
     [[nodiscard]] const std::uint8_t* data() const noexcept { return buffer_.data() + begin_; }
@@ -357,7 +382,9 @@ private:
         while (end_ - begin_ < n && !at_end_) {
             if (end_ == buffer_.size()) {
                 // Full of real bytes and still short: at most double, never past the record.
-                buffer_.resize(std::min(begin_ + n, buffer_.size() * 2));
+                const std::size_t grown = std::min(begin_ + n, std::max(buffer_.size() * 2, min_grow_bytes));
+                buffer_.reserve(grown);  // exactly that: resize() alone may allocate up to twice the size
+                buffer_.resize(grown);
             }
             errno = 0;
             const std::size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
@@ -372,7 +399,16 @@ private:
         return std::min(n, end_ - begin_);
     }
 
+    void refresh_size() {
+        std::error_code ec;
+        const std::uintmax_t now = std::filesystem::file_size(path_, ec);
+        if (!ec) size_ = now;
+    }
+
     std::FILE* file_ = nullptr;
+    std::filesystem::path path_;
+    bool sized_ = false;     // a regular file: size_ holds its size
+    std::uint64_t size_ = 0;
     std::vector<std::uint8_t> buffer_;
     std::size_t begin_ = 0;  // first unread byte
     std::size_t end_ = 0;    // one past the last byte read from the file
@@ -963,7 +999,7 @@ FileReader::FileReader(const std::string& path) : impl_(std::make_unique<Impl>()
     }
     // Our own 1 MiB reads go straight to the OS: no second copy through stdio's buffer.
     std::setvbuf(impl.file.get(), nullptr, _IONBF, 0);
-    impl.in.attach(impl.file.get());
+    impl.in.attach(impl.file.get(), platform::from_utf8(path));
 
     const std::size_t got = impl.in.want(4);
     if (got < 4) {

@@ -29,7 +29,10 @@
 #undef interface
 #endif
 #else
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,6 +115,52 @@ void ensure_library() {
     });
 #endif
 }
+
+#if defined(__linux__)
+// Linux, immediate mode: libpcap (1.10) makes a TPACKET_V2 ring of equal slots, each
+// TPACKET_ALIGN(68 + frame) bytes (its headers, then the frame: the snaplen, but at most
+// max(MTU, 65535) + 18 on an Ethernet-like interface such as lo), in blocks of a power of two of
+// at least a page with no slot across two blocks, and enough slots for the buffer it is given.
+// A whole loopback packet (65554 bytes) makes 65632-byte slots in 128 KiB blocks: half of every
+// block unused, so a buffer of B gave a ring of 2B. This returns the buffer to ask for so that
+// the ring (what the process really holds) is `wanted` bytes, rounded down to whole blocks.
+constexpr long tpacket_v2_headers = 68;
+constexpr long tpacket_alignment = 16;
+constexpr long ethernet_overhead = 18;  // libpcap's allowance: header and CRC
+constexpr long largest_offloaded_packet = 65535;
+
+long interface_mtu(const std::string& name, bool& ethernet_like) {
+    ethernet_like = false;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return -1;
+    ifreq req{};
+    name.copy(req.ifr_name, sizeof req.ifr_name - 1);
+    long mtu = -1;
+    if (::ioctl(fd, SIOCGIFMTU, &req) == 0) mtu = req.ifr_mtu;
+    ifreq hw{};
+    name.copy(hw.ifr_name, sizeof hw.ifr_name - 1);
+    // ARPHRD_ETHER 1 and ARPHRD_LOOPBACK 772 are the ones libpcap captures as DLT_EN10MB.
+    if (::ioctl(fd, SIOCGIFHWADDR, &hw) == 0)
+        ethernet_like = hw.ifr_hwaddr.sa_family == 1 || hw.ifr_hwaddr.sa_family == 772;
+    ::close(fd);
+    return mtu;
+}
+
+int ring_request(const std::string& interface, int snaplen, int wanted) {
+    long page = ::sysconf(_SC_PAGESIZE);
+    if (page <= 0) page = 4096;
+    long frame = std::max(snaplen, 1);
+    bool ethernet_like = false;
+    const long mtu = interface_mtu(interface, ethernet_like);
+    if (mtu > 0 && ethernet_like) frame = std::min(frame, std::max(mtu, largest_offloaded_packet) + ethernet_overhead);
+    const long slot = (tpacket_v2_headers + frame + tpacket_alignment - 1) / tpacket_alignment * tpacket_alignment;
+    long block = page;
+    while (block < slot) block *= 2;
+    const long per_block = block / slot;
+    const long blocks = std::max(1L, static_cast<long>(wanted) / block);
+    return static_cast<int>(std::min<long>(blocks * per_block * slot, wanted));
+}
+#endif
 
 }  // namespace
 
@@ -280,7 +329,12 @@ LiveCapture::LiveCapture(const LiveOptions& options) : impl_(std::make_unique<Im
     // Batched: the kernel hands over blocks of packets (TPACKET_V3) at most batch_ms late,
     // far fewer wakeups for high packet rates.
     pcap_set_immediate_mode(impl.handle, options.batch_ms > 0 ? 0 : 1);
-    pcap_set_buffer_size(impl.handle, options.buffer_bytes);
+    int buffer_bytes = options.buffer_bytes;
+#if defined(__linux__)
+    // The ring is what -B says (see ring_request); batched mode's TPACKET_V3 ring already is.
+    if (options.batch_ms == 0) buffer_bytes = ring_request(name, options.snaplen, options.buffer_bytes);
+#endif
+    pcap_set_buffer_size(impl.handle, buffer_bytes);
     pcap_set_timeout(impl.handle, options.batch_ms > 0 ? options.batch_ms : read_timeout_ms);
     pcap_set_promisc(impl.handle, 0);
     // Nanoseconds where the platform has them; otherwise microseconds, scaled per packet.

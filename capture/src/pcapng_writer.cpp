@@ -3,6 +3,7 @@
 // Section Header's byte-order magic is written the same way, so readers on any host agree.
 #include "labtool/capture/pcapng_writer.hpp"
 #include "pcapng_format.hpp"
+#include "record_file.hpp"
 
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/platform/files.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -129,40 +131,23 @@ private:
     bool has_options_ = false;
 };
 
-std::string os_reason(int saved, const char* fallback) {
-    return saved != 0 ? std::generic_category().message(saved) : std::string(fallback);
-}
 
 }  // namespace
 
 struct PcapngWriter::Impl {
-    std::string path;
-    std::FILE* file = nullptr;
+    std::optional<detail::RecordFile> out;  // whole blocks only reach the file
     std::uint32_t snaplen = 0;     // as written in the IDB; 0: no limit
     BlockBuilder block;            // reused: no allocation per packet once it has grown
-    std::uint64_t written = 0;
-    std::string warning;           // something the user should hear, not worth failing for
 
-    ~Impl() {
-        // fclose flushes; the destructor has no way to report, so a failure is dropped here
-        // (callers that care call flush() first).
-        if (file != nullptr) {
-            std::fclose(file);
-        }
-    }
-
-    /// Throws with the OS reason left in errno by the call that just failed.
-    [[noreturn]] void fail(const char* what) const {
-        const int saved = errno;  // before any allocation below can touch it
-        throw CaptureError(CaptureErrorKind::other,
-                           "cannot write " + path + ": " + os_reason(saved, what));
-    }
-
-    void put(const void* data, std::size_t size) {
-        errno = 0;
-        if (size != 0 && std::fwrite(data, 1, size, file) != size) {
-            fail("write failed");
-        }
+    /// Appends the block being built, with `extra` bytes of `data` spliced in at `at` (an EPB's
+    /// packet data, which the builder does not hold).
+    void append(std::size_t at = 0, const std::uint8_t* data = nullptr, std::size_t extra = 0) {
+        const std::vector<std::uint8_t>& bytes = block.bytes();
+        out->make_room(bytes.size() + extra);
+        std::vector<std::uint8_t>& buffer = out->buffer();
+        buffer.insert(buffer.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
+        if (extra != 0) buffer.insert(buffer.end(), data, data + extra);
+        buffer.insert(buffer.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
     }
 };
 
@@ -170,25 +155,13 @@ PcapngWriter::PcapngWriter(const std::string& path, int link_type, int snaplen,
                            const std::string& interface_name, const std::string& section_comment,
                            const std::string& application)
     : impl_(std::make_unique<Impl>()) {
-    impl_->path = path;
     const int linktype = (link_type == dlt_raw || link_type == dlt_raw_openbsd) ? linktype_raw : link_type;
     if (linktype < 0 || linktype > max_linktype) {
         throw CaptureError(CaptureErrorKind::other,
                            "cannot write " + path + ": link type " + std::to_string(link_type) +
                                " does not fit a pcapng interface block");
     }
-    errno = 0;
-    impl_->file = platform::fopen_utf8(path, "wb");  // UTF-8 name, also on Windows
-    if (impl_->file == nullptr) {
-        impl_->fail("cannot create the file");
-    }
-    // Started with sudo: the recording belongs to the user who typed it (on the open file).
-    if (const std::string why = platform::give_to_sudo_user(impl_->file); !why.empty())
-        impl_->warning = "could not give " + path + " to the sudo user: " + why;
-    // Full buffering with a buffer that holds several large loopback packets: one write(2) per
-    // few packets, not one per block. Failure here only means the default buffer is kept.
-    constexpr std::size_t stdio_buffer_bytes = 256 * 1024;
-    std::setvbuf(impl_->file, nullptr, _IOFBF, stdio_buffer_bytes);
+    impl_->out.emplace(path);  // throws when it cannot be opened (links are refused)
 
     BlockBuilder& b = impl_->block;
     // Section Header Block (§4.1).
@@ -201,7 +174,8 @@ PcapngWriter::PcapngWriter(const std::string& path, int link_type, int snaplen,
     b.option(shb_userappl, application);
     b.end_options();
     b.finish();
-    impl_->put(b.bytes().data(), b.bytes().size());
+    impl_->append();
+    impl_->out->end_record(false);
 
     // Interface Description Block (§4.2): interface 0 for every packet.
     b.begin(block_idb);
@@ -220,12 +194,14 @@ PcapngWriter::PcapngWriter(const std::string& path, int link_type, int snaplen,
         b.u16(0);
     }
     b.finish();
-    impl_->put(b.bytes().data(), b.bytes().size());
+    impl_->append();
+    impl_->out->end_record(false);  // the headers stay in the buffer until the first flush
 }
 
 PcapngWriter::~PcapngWriter() = default;
 
 void PcapngWriter::write(const Packet& packet, const std::string& comment) {
+    if (impl_->out->broken()) return;  // the failure was reported once
     // Never claim more bytes than we hold, nor more than the IDB's snaplen promises readers:
     // libpcap (sf-pcapng.c) rejects such a packet as "bigger than snaplen" and stops reading
     // the file there. len below caplen would contradict itself.
@@ -240,8 +216,8 @@ void PcapngWriter::write(const Packet& packet, const std::string& comment) {
     const std::uint64_t sec = packet.ts.sec > 0 ? static_cast<std::uint64_t>(packet.ts.sec) : 0U;
     const std::uint64_t ts = sec * nanoseconds_per_second + packet.ts.nsec;
 
-    // Enhanced Packet Block (§4.3): the fixed part, then the data written straight from the
-    // caller's buffer (no copy), then padding, options and the trailing length.
+    // Enhanced Packet Block (§4.3): the fixed part, then the caller's data, then padding,
+    // options and the trailing length; appended as one whole block.
     BlockBuilder& b = impl_->block;
     b.begin(block_epb);
     b.u32(0);  // interface 0
@@ -255,22 +231,16 @@ void PcapngWriter::write(const Packet& packet, const std::string& comment) {
     b.end_options();
     b.finish(caplen);
 
-    const std::vector<std::uint8_t>& bytes = b.bytes();
-    impl_->put(bytes.data(), head_bytes);
-    impl_->put(packet.data.data(), caplen);
-    impl_->put(bytes.data() + head_bytes, bytes.size() - head_bytes);
-    ++impl_->written;
+    impl_->append(head_bytes, packet.data.data(), caplen);
+    impl_->out->end_record(true);
 }
 
-void PcapngWriter::flush() {
-    errno = 0;
-    if (std::fflush(impl_->file) != 0) {
-        impl_->fail("write failed");
-    }
-}
+void PcapngWriter::flush() { impl_->out->flush(); }
 
-const std::string& PcapngWriter::warning() const noexcept { return impl_->warning; }
+std::error_code PcapngWriter::error() const noexcept { return impl_->out->error(); }
 
-std::uint64_t PcapngWriter::packets_written() const noexcept { return impl_->written; }
+const std::string& PcapngWriter::warning() const noexcept { return impl_->out->warning(); }
+
+std::uint64_t PcapngWriter::packets_written() const noexcept { return impl_->out->packets(); }
 
 }  // namespace labtool::capture

@@ -1,7 +1,9 @@
 // Recorder: classic pcap (libpcap format 2.4, nanosecond magic a1b23c4d, this host's byte order,
 // as libpcap's pcap_dump writes it) by our own writer, so recording needs no wpcap.dll for the
-// file. Records are gathered in one buffer and written in large blocks; every write is checked.
+// file. Records are gathered in one buffer and written in large blocks of whole records
+// (record_file.hpp); every write is checked.
 #include "labtool/capture/recorder.hpp"
+#include "record_file.hpp"
 
 #include "labtool/capture/capture_error.hpp"
 #include "labtool/capture/file_reader.hpp"
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -30,8 +33,6 @@ constexpr std::size_t record_header_bytes = 16;
 // LINKTYPE_RAW as stored in files. Callers pass DLT_* values (pcap_datalink), where raw IP is
 // DLT_RAW (12, or 14 on OpenBSD); a caller may also hold the file value, so accept it too.
 constexpr int linktype_raw = 101;
-// Records are gathered here and written in blocks: one write(2) per several large packets.
-constexpr std::size_t buffer_bytes = 256 * 1024;
 constexpr std::uint32_t max_nanoseconds = 999'999'999;
 
 /// Appends `v` in this host's byte order (libpcap writes pcap files that way; readers look at
@@ -51,52 +52,13 @@ void put_u16(std::vector<std::uint8_t>& out, std::uint16_t v) {
 }  // namespace
 
 struct Recorder::Impl {
-    std::string path;
-    std::string warning;  // something the user should hear, not worth failing for
-    std::FILE* file = nullptr;
-    std::vector<std::uint8_t> buffer;
+    std::optional<detail::RecordFile> out;
     std::uint32_t snaplen = 0;     // as written in the file header
     std::uint32_t max_caplen = 0;  // min(snaplen, what readers accept for the link type)
-    std::uint64_t written = 0;
-    bool broken = false;           // a write failed and was reported: nothing more is written
-
-    ~Impl() {
-        // Flush and close; the destructor cannot report, so a failure is dropped here
-        // (callers that care call flush() first).
-        if (file != nullptr) {
-            if (!broken && !buffer.empty()) {
-                (void)std::fwrite(buffer.data(), 1, buffer.size(), file);
-            }
-            std::fclose(file);
-        }
-    }
-
-    [[noreturn]] void fail(int error_number) {
-        broken = true;
-        buffer.clear();
-        const std::string reason =
-            error_number != 0 ? std::generic_category().message(error_number) : std::string("write failed");
-        throw CaptureError(CaptureErrorKind::other, "cannot write " + path + ": " + reason);
-    }
-
-    /// Hands `size` bytes to the OS; throws with the OS reason (ENOSPC, EIO, ...) when it fails.
-    void put(const void* data, std::size_t size) {
-        if (size == 0) return;
-        errno = 0;
-        if (std::fwrite(data, 1, size, file) != size) {
-            fail(errno);
-        }
-    }
-
-    void drain() {
-        put(buffer.data(), buffer.size());
-        buffer.clear();
-    }
 };
 
 Recorder::Recorder(const std::string& path, int link_type, int snaplen) : impl_(std::make_unique<Impl>()) {
     Impl& impl = *impl_;
-    impl.path = path;
     const int dlt = link_type == linktype_raw ? DLT_RAW : link_type;
     const int linktype = link_type == linktype_raw ? linktype_raw : linktype_from_dlt(link_type);
     if (linktype < 0) {
@@ -110,38 +72,27 @@ Recorder::Recorder(const std::string& path, int link_type, int snaplen) : impl_(
     // libpcap refuses a record above max_snaplen_for_dlt whatever the header says.
     impl.max_caplen = std::min(impl.snaplen, largest);
 
-    errno = 0;
-    impl.file = platform::fopen_utf8(path, "wb");
-    if (impl.file == nullptr) {
-        const int saved = errno;
-        throw CaptureError(CaptureErrorKind::other,
-                           "cannot write " + path + ": " +
-                               (saved != 0 ? std::generic_category().message(saved) : std::string("cannot create the file")));
-    }
-    // Started with sudo: the recording belongs to the user who typed it (on the open file).
-    if (const std::string why = platform::give_to_sudo_user(impl.file); !why.empty())
-        impl.warning = "could not give " + path + " to the sudo user: " + why;
-    // Our buffer does the batching; stdio's would only copy everything once more.
-    std::setvbuf(impl.file, nullptr, _IONBF, 0);
-    impl.buffer.reserve(buffer_bytes);
+    impl.out.emplace(path);  // throws when it cannot be opened (links are refused)
+    std::vector<std::uint8_t>& header = impl.out->buffer();
 
-    put_u32(impl.buffer, magic_nano);
-    put_u16(impl.buffer, version_major);
-    put_u16(impl.buffer, version_minor);
-    put_u32(impl.buffer, 0);  // thiszone: always 0
-    put_u32(impl.buffer, 0);  // sigfigs: always 0
-    put_u32(impl.buffer, impl.snaplen);
-    put_u32(impl.buffer, static_cast<std::uint32_t>(linktype));
+    put_u32(header, magic_nano);
+    put_u16(header, version_major);
+    put_u16(header, version_minor);
+    put_u32(header, 0);  // thiszone: always 0
+    put_u32(header, 0);  // sigfigs: always 0
+    put_u32(header, impl.snaplen);
+    put_u32(header, static_cast<std::uint32_t>(linktype));
     static_assert(file_header_bytes == 24);
+    impl.out->end_record(false);
     // The header reaches the file now, so a path that cannot be written fails here, not later.
-    impl.drain();
+    impl.out->drain();
 }
 
 Recorder::~Recorder() = default;
 
 void Recorder::write(const Packet& packet) {
     Impl& impl = *impl_;
-    if (impl.broken) return;
+    if (impl.out->broken()) return;
     // Never claim more bytes than we hold, nor more than the file's snaplen promises readers.
     std::uint32_t caplen = packet.caplen;
     if (packet.data.size() < caplen) {
@@ -162,34 +113,23 @@ void Recorder::write(const Packet& packet) {
         nsec = std::min(packet.ts.nsec, max_nanoseconds);
     }
 
-    if (impl.buffer.size() + record_header_bytes + caplen > buffer_bytes) {
-        impl.drain();
-    }
-    put_u32(impl.buffer, sec);
-    put_u32(impl.buffer, nsec);
-    put_u32(impl.buffer, caplen);
-    put_u32(impl.buffer, len);
-    if (record_header_bytes + caplen > buffer_bytes) {
-        impl.drain();  // a packet larger than the buffer goes straight out
-        impl.put(packet.data.data(), caplen);
-    } else {
-        impl.buffer.insert(impl.buffer.end(), packet.data.data(), packet.data.data() + caplen);
-    }
-    ++impl.written;
+    // The whole record goes into the buffer, and the buffer out in whole records only.
+    impl.out->make_room(record_header_bytes + caplen);
+    std::vector<std::uint8_t>& buffer = impl.out->buffer();
+    put_u32(buffer, sec);
+    put_u32(buffer, nsec);
+    put_u32(buffer, caplen);
+    put_u32(buffer, len);
+    buffer.insert(buffer.end(), packet.data.data(), packet.data.data() + caplen);
+    impl.out->end_record(true);
 }
 
-void Recorder::flush() {
-    Impl& impl = *impl_;
-    if (impl.broken) return;
-    impl.drain();
-    errno = 0;
-    if (std::fflush(impl.file) != 0) {
-        impl.fail(errno);
-    }
-}
+void Recorder::flush() { impl_->out->flush(); }
 
-std::uint64_t Recorder::packets_written() const noexcept { return impl_->written; }
+std::uint64_t Recorder::packets_written() const noexcept { return impl_->out->packets(); }
 
-const std::string& Recorder::warning() const noexcept { return impl_->warning; }
+const std::string& Recorder::warning() const noexcept { return impl_->out->warning(); }
+
+std::error_code Recorder::error() const noexcept { return impl_->out->error(); }
 
 }  // namespace labtool::capture

@@ -97,11 +97,17 @@ public:
         if (s.live) {
             j["captured"] = s.captured;
             j["dropped"] = s.dropped;
+            j["not_analysed"] = s.not_analysed;
+            if (s.record_path) {
+                j["record_error"] = opt(s.record_error);
+                j["recorded_without_comment"] = s.recorded_without_comment;
+            }
         }
         j["record_path"] = opt(s.record_path);
         if (s.record_path) j["recorded"] = s.recorded;
         j["warning"] = opt(s.warning);
-        out_ << j.dump() << '\n';
+        // Paths and warnings may hold bytes that are not UTF-8 (a file name): replaced, never thrown.
+        out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
     }
 
     void on_comment(std::uint64_t frame, const std::string& comment) override {

@@ -23,12 +23,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 
@@ -39,6 +41,11 @@ std::unique_ptr<Renderer> make_renderer(const OutputOptions& o, bool live, bool 
 namespace {
 
 std::atomic<bool> stop_requested{false};
+
+/// How often the capture thread hands the recording to the OS: what a kill -9 can lose.
+constexpr std::chrono::milliseconds record_flush_interval{100};
+/// Recycled packet buffers kept while the queue is idle (the rest go back to the system).
+constexpr std::size_t idle_queue_keep_bytes = std::size_t{1} << 20;
 
 void install_stop_handlers() { platform::install_stop_flag(stop_requested); }
 
@@ -142,8 +149,10 @@ int run_live(const RunOptions& options) {
                                      fmt::arg("link", link_type_description(cap->link_type()))));
         return 1;
     }
-    // .pcap: every packet is written by the capture thread as it arrives. .pcapng: written after
-    // analysis, each packet with its explanation as a comment (the queue holds it until then).
+    // Both kinds are written by the capture thread as packets arrive, before analysis, and
+    // flushed every record_flush_interval: what is recorded never waits for analysis, and a kill
+    // loses little. .pcapng: each packet waits a moment for its explanation as comment (see
+    // commented_recorder.hpp). The headers are flushed now: a path that cannot be written fails here.
     std::unique_ptr<capture::Recorder> recorder;
     std::unique_ptr<CommentedRecorder> commented;
     if (!options.record_path.empty()) {
@@ -153,6 +162,8 @@ int run_live(const RunOptions& options) {
                                                                 cap->interface(), lang);
             else
                 recorder = std::make_unique<capture::Recorder>(options.record_path, cap->link_type(), cap->snaplen());
+            if (commented) commented->flush();
+            if (recorder) recorder->flush();
         } catch (const capture::CaptureError& e) {
             print_error(lang, e.what());
             return 1;
@@ -189,38 +200,82 @@ int run_live(const RunOptions& options) {
     analysis::EngineOptions eo;
     eo.port = options.port;
     eo.emit_packets = options.output.packets || options.output.ladder || options.output.verbose || options.output.hex;
+    eo.max_buffered_bytes = static_cast<std::size_t>(options.output.max_buffer_mib) << 20;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) {
         renderer->on_event(e);
         if (commented) commented->on_event(e);
     };
 
-    // The capture thread only reads, records and queues; this thread analyses and prints.
-    PacketQueue queue;
+    // Recording, on the capture thread only. A write error stops it and is reported at once, in
+    // one line; capture and explanation go on, and the exit status says it failed.
+    std::atomic<bool> recording{recorder || commented};
+    std::string record_error;  // set by the capture thread, read after it has ended
+    auto last_flush = std::chrono::steady_clock::now();
+    const auto record_step = [&](const auto& step) {
+        if (!recording.load(std::memory_order_relaxed)) return;
+        try {
+            step();
+        } catch (const capture::CaptureError& e) {
+            recording = false;
+            const std::error_code ec = recorder ? recorder->error() : commented->error();
+            record_error = ec ? ec.message() : std::string(e.what());
+            const std::uint64_t written = recorder ? recorder->packets_written() : commented->packets_written();
+            print_error(lang, format_msg(lang, Msg::err_record_failed, fmt::arg("path", options.record_path),
+                                         fmt::arg("error", record_error), fmt::arg("packets", written)));
+        }
+    };
+    // Every record_flush_interval (and when the buffer is full) the recording reaches the file.
+    const auto record_tick = [&](bool force) {
+        record_step([&] {
+            if (commented) commented->pump(false);
+            const auto now = std::chrono::steady_clock::now();
+            if (!force && now - last_flush < record_flush_interval) return;
+            last_flush = now;
+            if (commented) commented->flush();
+            if (recorder) recorder->flush();
+        });
+    };
+
+    // The capture thread only reads, records and queues; this thread analyses and prints. The
+    // queue is bounded: when analysis falls behind, packets are skipped for analysis (counted,
+    // and said), never for the recording.
+    PacketQueue queue(static_cast<std::size_t>(options.queue_mib) << 20);
     std::uint64_t captured = 0;
     std::string capture_failure;
-    std::string record_failure;  // set by the capture thread, read after it has ended
     std::thread capture_thread([&] {
         const capture::LiveCapture::Handler handler = [&](const capture::Packet& p) {
-            ++captured;
-            if (recorder && record_failure.empty()) {  // first: nothing captured is lost
-                try {
-                    recorder->write(p);
-                } catch (const capture::CaptureError& e) {
-                    record_failure = e.what();  // e.g. disk full: stop recording, keep explaining
+            const std::uint64_t number = ++captured;
+            if (commented && recording.load(std::memory_order_relaxed)) commented->hold(p, number);
+            const bool queued = queue.push(p, number);
+            record_step([&] {
+                if (recorder) recorder->write(p);  // first: nothing captured is lost
+                if (commented) {
+                    if (!queued) commented->will_not_be_explained(number);
+                    commented->pump(false);
                 }
-            }
-            queue.push(p);
+            });
+        };
+        // Packets waiting for their explanation (pcapng) are looked at often.
+        const auto poll_timeout = [&] {
+            return commented && recording.load(std::memory_order_relaxed) && commented->holding()
+                       ? std::chrono::milliseconds(20)
+                       : std::chrono::milliseconds(100);
         };
         try {
-            while (!stop_requested.load()) cap->poll(handler, std::chrono::milliseconds(200));
+            while (!stop_requested.load()) {
+                cap->poll(handler, poll_timeout());
+                record_tick(false);
+            }
             // Stop taking new work: close the server (its FINs are part of the lesson), then
             // keep reading until the ring is quiet and empty, so the teardown is not lost.
             if (srv) srv->stop();
             io_thread.join();
             int quiet_polls = 0;
-            for (int i = 0; i < 10 && quiet_polls < 2; ++i)
+            for (int i = 0; i < 10 && quiet_polls < 2; ++i) {
                 quiet_polls = cap->poll(handler, std::chrono::milliseconds(100)) == 0 ? quiet_polls + 1 : 0;
+                record_tick(false);
+            }
             cap->drain(handler);
         } catch (const capture::CaptureError& e) {
             capture_failure = e.what();
@@ -229,13 +284,18 @@ int run_live(const RunOptions& options) {
                 io_thread.join();
             }
         }
-        if (recorder && record_failure.empty()) {
-            try {
-                recorder->flush();
-            } catch (const capture::CaptureError& e) {
-                record_failure = e.what();
-            }
+        // The last packets wait (at most their hold time) for their explanation; then every
+        // packet captured is written and flushed.
+        const auto wait_until = std::chrono::steady_clock::now() + CommentedRecorder::hold_time;
+        while (commented && recording.load(std::memory_order_relaxed) && commented->holding() &&
+               std::chrono::steady_clock::now() < wait_until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            record_tick(false);
         }
+        record_step([&] {
+            if (commented) commented->pump(true);
+        });
+        record_tick(true);
         queue.close();
     });
 
@@ -245,54 +305,73 @@ int run_live(const RunOptions& options) {
     QueuedPacket packet;
     std::uint64_t frame_number = 0;
     analysis::Timestamp first_ts;
+    std::uint64_t last_number = 0;       // capture number of the last packet analysed
+    std::uint64_t not_analysed_said = 0; // skipped packets the user has been told about
+    std::uint64_t not_analysed_unsaid = 0;
+    auto last_said = std::chrono::steady_clock::time_point{};
+    // Skipped packets are said at most once a second (a long overload is one line a second).
+    const auto say_not_analysed = [&](bool now_or_never) {
+        if (not_analysed_unsaid == 0) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (!now_or_never && now - last_said < std::chrono::seconds(1)) return;
+        not_analysed_said += not_analysed_unsaid;
+        print_warning(lang, format_msg(lang, Msg::warn_not_analysed, fmt::arg("n", not_analysed_unsaid),
+                                       fmt::arg("mib", options.queue_mib), fmt::arg("frame", frame_number + 1),
+                                       fmt::arg("total", not_analysed_said)));
+        not_analysed_unsaid = 0;
+        last_said = now;
+    };
     for (;;) {
         if (queue.pop(packet, std::chrono::milliseconds(50))) {
+            if (packet.number > last_number + 1) {
+                not_analysed_unsaid += packet.number - last_number - 1;
+                say_not_analysed(false);
+            }
+            last_number = packet.number;
             const analysis::Frame fr = to_frame(packet.view(), *link);
             if (++frame_number == 1) first_ts = fr.ts;
             renderer->on_frame(frame_number,
                                static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9,
                                fr);
             engine.process(fr, sink);
-            if (commented) {
-                try {
-                    commented->write(packet.view());
-                } catch (const capture::CaptureError& e) {
-                    print_error(lang, e.what());   // e.g. disk full: stop recording, keep explaining
-                    commented.reset();
-                }
-            }
+            if (commented) commented->explained(packet.number);  // its comment, if still waiting
             continue;
         }
         engine.flush(sink);  // idle: a held FIN step need not wait for the next packet
         renderer->flush();   // and show what is pending
+        say_not_analysed(true);
+        // After a burst: the buffers it needed go back to the system, not only to the allocator.
+        if (queue.trim(idle_queue_keep_bytes) > 0) platform::release_free_memory();
         if (queue.closed_and_empty()) break;
     }
     capture_thread.join();
+    if (captured > last_number) {  // skipped at the very end, with no packet analysed after them
+        not_analysed_unsaid += captured - last_number;
+        say_not_analysed(true);
+    }
     int exit_code = 0;
     if (!capture_failure.empty()) {
         print_error(lang, capture_failure);
-        exit_code = 1;
-    }
-    if (!record_failure.empty()) {
-        // The explanation went on; the file holds what was written before the failure.
-        print_error(lang, record_failure);
         exit_code = 1;
     }
     engine.finish(sink);
     RunSummary summary;
     summary.engine = engine.stats();
     summary.live = true;
-    if (commented) {
-        commented->flush();
-        summary.record_path = options.record_path;
-        summary.recorded = commented->packets_written();
-    }
     summary.captured = captured;
+    summary.not_analysed = queue.skipped();
     const auto st = cap->stats();
     summary.dropped = st.dropped + st.if_dropped;
-    if (recorder) {
+    if (recorder || commented) {
+        // What the file holds: everything captured, unless writing failed (said at once; the
+        // summary says it again, and the exit status is 1).
         summary.record_path = options.record_path;
-        summary.recorded = recorder->packets_written();
+        summary.recorded = recorder ? recorder->packets_written() : commented->packets_written();
+        if (commented) summary.recorded_without_comment = std::min(commented->packets_without_comment(), summary.recorded);
+        if (!record_error.empty()) {
+            summary.record_error = record_error;
+            exit_code = 1;
+        }
     }
     renderer->on_summary(summary);
     renderer->flush();

@@ -79,13 +79,17 @@ void add_output_options(CLI::App* cmd, labtool::cli::OutputOptions& out, std::st
 void add_capture_options(CLI::App* cmd, labtool::cli::RunOptions& o) {
     cmd->add_option("-i,--interface", o.interface, "Capture interface (default: the loopback device)");
     cmd->add_option("-w,--record", o.record_path,
-                    "Also write every captured packet to this file: .pcap, or .pcapng with each packet's "
-                    "explanation as a comment");
+                    "Also write every captured packet to this file as it arrives: .pcap, or .pcapng with each "
+                    "packet's explanation as a comment (when analysis keeps up); never through a symbolic link");
     cmd->add_option("-s,--snaplen", o.snaplen, "Bytes kept of each packet (default 65600: a whole loopback packet)")
         ->check(CLI::Range(64, 262144));
     cmd->add_option("-B,--buffer", o.buffer_mib, "Capture buffer in MiB (default " + std::to_string(labtool::cli::default_buffer_mib()) +
                     " on this OS; drops are reported)")
         ->check(CLI::Range(1, 2048));
+    cmd->add_option("--queue-mib", o.queue_mib,
+                    "Memory for packets waiting to be analysed, in MiB (default 64); past it packets are still "
+                    "recorded but not analysed, and the summary counts them")
+        ->check(CLI::Range(1, 4096));
     cmd->add_option("--batch-ms", o.batch_ms,
                     "0 (default): immediate mode, each packet at once; N: packets in blocks at most N ms late, "
                     "for tens of thousands of packets per second")

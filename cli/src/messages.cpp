@@ -331,6 +331,12 @@ const Catalogue& english() {
         {Msg::gap_title, "gap"},
         {Msg::gap_buffer_full, "{bytes} bytes from the {side} at seq {seq} are given up: labtool's buffer for out-of-order data is full (--max-buffer-mib), so it stops waiting for them"},
         {Msg::req_pairing_stopped, "more than 256 requests are waiting for answers on this connection: from here on labtool does not pair responses with requests (it could pair them wrongly)"},
+        {Msg::warn_file_unreadable, "{error} (every packet before that point was analysed; the rest of the file was not read)"},
+        {Msg::err_record_failed, "recording to {path} stopped: {error}; the file holds the {packets} packets written before, and the explanation goes on"},
+        {Msg::warn_not_analysed, "analysis fell behind the capture: {n} more packets were not analysed (the queue to analysis holds at most {mib} MiB: --queue-mib); the explanation has gaps there, and from its frame {frame} on its frame numbers are {total} lower than the recording's"},
+        {Msg::sum_not_analysed, "packets not analysed because analysis fell behind {n} (a recording still has them; --queue-mib, -q or --format json keep up better)"},
+        {Msg::sum_record_failed, "the recording to {path} failed: {error}; it holds {packets} packets"},
+        {Msg::sum_record_uncommented, "{n} of them carry no explanation as comment: analysis had not reached them within a quarter of a second"},
     };
     return c;
 }
@@ -653,6 +659,12 @@ const Catalogue& chinese() {
         {Msg::gap_title, "缺口"},
         {Msg::gap_buffer_full, "{side}在 seq {seq} 处的 {bytes} 字节被放弃：labtool 保存乱序数据的缓冲区已满（--max-buffer-mib），不再等待它们"},
         {Msg::req_pairing_stopped, "这个连接上有超过 256 个请求在等待响应：从这里开始 labtool 不再把响应与请求配对（否则可能配错）"},
+        {Msg::warn_file_unreadable, "{error}（在此之前的每个包都已分析，文件的其余部分没有读取）"},
+        {Msg::err_record_failed, "录制到 {path} 已停止：{error}；文件里保存了此前写入的 {packets} 个包，解释继续进行"},
+        {Msg::warn_not_analysed, "分析跟不上捕获：又有 {n} 个包没有分析（分析队列最多占用 {mib} MiB：见 --queue-mib）；解释在这里会有缺口，从解释中的第 {frame} 帧起，帧号比录制文件中的小 {total}"},
+        {Msg::sum_not_analysed, "因分析跟不上而没有分析的包 {n}（录制文件里仍有它们；--queue-mib、-q 或 --format json 更容易跟上）"},
+        {Msg::sum_record_failed, "录制到 {path} 失败：{error}；文件里保存了 {packets} 个包"},
+        {Msg::sum_record_uncommented, "其中 {n} 个包没有解释注释：写入时分析在四分之一秒内还没处理到它们"},
     };
     return c;
 }

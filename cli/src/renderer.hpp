@@ -38,7 +38,10 @@ struct RunSummary {
     std::uint64_t captured = 0;
     std::uint64_t dropped = 0;              // kernel drops (pcap_stats)
     std::optional<std::string> record_path;
-    std::uint64_t recorded = 0;
+    std::uint64_t recorded = 0;             // packets the recording really holds
+    std::optional<std::string> record_error;   // the recording stopped: the OS's reason
+    std::uint64_t recorded_without_comment = 0; // pcapng: written before analysis explained them
+    std::uint64_t not_analysed = 0;         // live: skipped because analysis fell behind
     std::optional<std::string> warning;     // e.g. the file was cut off
 };
 

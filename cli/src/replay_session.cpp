@@ -18,6 +18,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <random>
+#include <system_error>
 
 namespace labtool::cli {
 
@@ -75,22 +77,56 @@ bool open_capture(Lang lang, const std::string& path, std::unique_ptr<capture::F
     return true;
 }
 
-/// Hands every frame of the file to `on_frame` (numbered from 1). Returns the reader's error
-/// for a file cut off in the middle of a record (everything before it has been handed over).
-std::optional<std::string> read_capture(capture::FileReader& reader, analysis::LinkType link,
-                                        const std::function<void(std::uint64_t, const analysis::Frame&)>& on_frame) {
+/// Why reading stopped before the end of the file (everything before it has been handed over).
+struct ReadStop {
+    bool damaged = false;  // false: cut off in the middle of a record; true: damaged or unreadable
+    std::string error;     // the reader's words: where (packet, byte) and why
+};
+
+/// Hands every frame of the file to `on_frame` (numbered from 1). Returns why it stopped before
+/// the end: a file cut off in the middle of a record, or one damaged (a second link type, an
+/// impossible block length, ...) or unreadable past some packet.
+std::optional<ReadStop> read_capture(capture::FileReader& reader, analysis::LinkType link,
+                                     const std::function<void(std::uint64_t, const analysis::Frame&)>& on_frame) {
     capture::Packet packet;
     for (std::uint64_t frame = 1;; ++frame) {
-        const capture::ReadStatus status = reader.next(packet);
+        capture::ReadStatus status = capture::ReadStatus::end;
+        try {
+            status = reader.next(packet);
+        } catch (const capture::CaptureError& e) {
+            return ReadStop{true, e.what()};
+        }
         if (status == capture::ReadStatus::end) return std::nullopt;
-        if (status == capture::ReadStatus::truncated) return reader.error();
+        if (status == capture::ReadStatus::truncated) return ReadStop{false, reader.error()};
         on_frame(frame, to_frame(packet, link));
     }
 }
 
-/// The warning for a file cut off by `error` (read_capture's result).
-std::string cut_off_warning(Lang lang, const std::string& path, const std::string& error) {
-    return format_msg(lang, Msg::warn_file_cut_off, fmt::arg("path", path), fmt::arg("error", error));
+/// A file removed when the object goes away unless `path` was cleared (a report being written).
+struct PartialFile {
+    std::filesystem::path path;
+    PartialFile() = default;
+    PartialFile(const PartialFile&) = delete;
+    PartialFile& operator=(const PartialFile&) = delete;
+    ~PartialFile() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+};
+
+/// "report.html" -> "report.html.<random>.part", in the same folder (so rename() replaces the
+/// target in one step, on the same file system).
+std::filesystem::path partial_name(const std::filesystem::path& target) {
+    std::random_device random;
+    std::filesystem::path partial = target;
+    partial += "." + std::to_string(random()) + ".part";
+    return partial;
+}
+
+/// The warning for a file read only up to `stop` (read_capture's result).
+std::string cut_off_warning(Lang lang, const std::string& path, const ReadStop& stop) {
+    return format_msg(lang, stop.damaged ? Msg::warn_file_unreadable : Msg::warn_file_cut_off, fmt::arg("path", path),
+                      fmt::arg("error", stop.error));
 }
 
 }  // namespace
@@ -129,6 +165,7 @@ int run_replay(const ReplayOptions& options) {
     analysis::EngineOptions eo;
     eo.port = options.port;
     eo.emit_packets = options.output.packets || options.output.ladder || options.output.verbose || options.output.hex;
+    eo.max_buffered_bytes = static_cast<std::size_t>(options.output.max_buffer_mib) << 20;
     analysis::Engine engine(eo);
     const analysis::Engine::Sink sink = [&](const analysis::Event& e) { renderer->on_event(e); };
 
@@ -160,13 +197,20 @@ int run_report(const ReportOptions& options) {
     std::unique_ptr<capture::FileReader> reader;
     std::optional<analysis::LinkType> link;
     if (!open_capture(lang, options.path, reader, link)) return 1;
+    // The report is written beside the target under a name of its own and takes the target's
+    // name only when whole: a failed run leaves no 0-byte or half-written report (and an older
+    // report stays as it was).
+    PartialFile partial;
     std::ofstream file;
     std::ostream* out = &std::cout;
     if (options.output != "-") {
-        file.open(platform::from_utf8(options.output), std::ios::binary | std::ios::trunc);  // UTF-8 name
+        partial.path = partial_name(platform::from_utf8(options.output));  // UTF-8 name
+        file.open(partial.path, std::ios::binary | std::ios::trunc);
         if (!file) {
+            const int error = errno;
+            partial.path.clear();  // not created
             print_error(lang, format_msg(lang, Msg::err_cannot_write, fmt::arg("path", options.output),
-                                         fmt::arg("error", std::strerror(errno))));
+                                         fmt::arg("error", std::strerror(error))));
             return 1;
         }
         out = &file;
@@ -200,6 +244,14 @@ int run_report(const ReportOptions& options) {
             print_error(lang, format_msg(lang, Msg::err_write_failed, fmt::arg("path", options.output)));
             return 1;
         }
+        std::error_code ec;
+        std::filesystem::rename(partial.path, platform::from_utf8(options.output), ec);
+        if (ec) {
+            print_error(lang, format_msg(lang, Msg::err_cannot_write, fmt::arg("path", options.output),
+                                         fmt::arg("error", ec.message())));
+            return 1;
+        }
+        partial.path.clear();  // it is the report now
     }
     if (summary.warning) print_warning(lang, *summary.warning);
     return exit_code;

@@ -52,6 +52,9 @@ struct RunOptions {
     int snaplen = 65600;
     int buffer_mib = default_buffer_mib();
     int batch_ms = 0;
+    /// Bound of the queue from capture to analysis, in MiB (--queue-mib): past it packets are
+    /// recorded but not analysed, and the summary says how many.
+    int queue_mib = 64;
     OutputOptions output;
 };
 

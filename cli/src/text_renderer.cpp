@@ -134,6 +134,7 @@ public:
             std::string l = "  " + T(Msg::sum_live, fmt::arg("captured", s.captured), fmt::arg("dropped", s.dropped));
             if (s.dropped) l += "  " + paint(red, T(Msg::sum_dropped));
             line(l);
+            if (s.not_analysed) line("  " + paint(red, T(Msg::sum_not_analysed, fmt::arg("n", s.not_analysed))));
         } else {
             line("  " + T(Msg::sum_replay, fmt::arg("frames", s.engine.frames), fmt::arg("tcp", s.engine.tcp_frames),
                           fmt::arg("ignored", s.engine.ignored)));
@@ -167,8 +168,13 @@ public:
             }
             if (http_rows_dropped_) line("  " + T(Msg::sum_more_rows, fmt::arg("n", http_rows_dropped_)));
         }
-        if (s.record_path)
+        if (s.record_path && s.record_error)
+            line("  " + paint(red, T(Msg::sum_record_failed, fmt::arg("path", *s.record_path),
+                                     fmt::arg("error", *s.record_error), fmt::arg("packets", s.recorded))));
+        else if (s.record_path)
             line("  " + T(Msg::sum_recorded, fmt::arg("packets", s.recorded), fmt::arg("path", *s.record_path)));
+        if (s.record_path && s.recorded_without_comment)
+            line("  " + T(Msg::sum_record_uncommented, fmt::arg("n", s.recorded_without_comment)));
         if (s.warning) line(paint(red, "  " + T(Msg::sum_warning, fmt::arg("text", *s.warning))));
     }
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 namespace labtool::platform {
@@ -37,6 +38,69 @@ void fill(const struct stat& st, FileInfo& out) {
     detail::stat_times(st, out);
 }
 }  // namespace
+
+std::FILE* open_for_recording(const std::string& path, bool& created, std::error_code& ec) {
+    created = false;
+    constexpr int base = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+    // A new file first: O_EXCL neither follows a link nor opens what is there.
+    int fd = ::open(path.c_str(), base | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0) {
+        created = true;
+    } else if (errno == EEXIST) {
+        // Something is there: open it as itself (never through a link), without creating and
+        // without blocking on a FIFO, and look at what it is before truncating anything.
+        fd = ::open(path.c_str(), base | O_NONBLOCK);
+        if (fd < 0) {
+            // A link: ELOOP (Linux, macOS), EMLINK (FreeBSD), EFTYPE (NetBSD).
+            const bool link = errno == ELOOP || errno == EMLINK
+#ifdef EFTYPE
+                              || errno == EFTYPE
+#endif
+                ;
+            ec = link ? std::make_error_code(std::errc::too_many_symbolic_link_levels) : last_error();
+            return nullptr;
+        }
+        struct stat st {};
+        std::error_code problem;
+        if (::fstat(fd, &st) != 0) {
+            problem = last_error();
+        } else if (S_ISREG(st.st_mode)) {
+            if (st.st_nlink > 1) problem = std::make_error_code(std::errc::too_many_links);
+            else if (::ftruncate(fd, 0) != 0) problem = last_error();
+        } else if (S_ISDIR(st.st_mode)) {
+            problem = std::make_error_code(std::errc::is_a_directory);
+        } else if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+            problem = std::make_error_code(std::errc::not_supported);
+        }
+        if (!problem) {
+            const int flags = ::fcntl(fd, F_GETFL);
+            if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) problem = last_error();
+        }
+        if (problem) {
+            ::close(fd);
+            ec = problem;
+            return nullptr;
+        }
+    } else {
+        ec = last_error();
+        return nullptr;
+    }
+    std::FILE* file = ::fdopen(fd, "wb");
+    if (file == nullptr) {
+        ec = last_error();
+        ::close(fd);
+        return nullptr;
+    }
+    ec = {};
+    return file;
+}
+
+bool truncate_open_file(std::FILE* file, std::uint64_t size) {
+    if (file == nullptr || size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) return false;
+    (void)std::fflush(file);
+    const auto at = static_cast<off_t>(size);
+    return ::ftruncate(::fileno(file), at) == 0 && ::fseeko(file, at, SEEK_SET) == 0;
+}
 
 File open_directory(const fs::path& dir, std::error_code& ec) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -8,7 +8,11 @@
 
 #include "windows_util.hpp"
 
+#include <fcntl.h>
+#include <io.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cwchar>
 
@@ -106,6 +110,69 @@ bool info_of(HANDLE h, FileInfo& out) {
 }
 
 }  // namespace
+
+// The name is opened as itself (FILE_FLAG_OPEN_REPARSE_POINT): a symbolic link or junction there
+// is refused, not followed. CREATE_NEW first; an existing disk file is emptied (SetEndOfFile) only
+// after its handle showed a plain file with no other hard link; a pipe or device is written as is.
+std::FILE* open_for_recording(const std::string& path, bool& created, std::error_code& ec) {
+    created = false;
+    const std::wstring name = from_utf8(path).native();
+    constexpr DWORD share = FILE_SHARE_READ;
+    HANDLE h = ::CreateFileW(name.c_str(), GENERIC_WRITE, share, nullptr, CREATE_NEW,
+                             FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
+    if (h != INVALID_HANDLE_VALUE) {
+        created = true;
+    } else if (::GetLastError() == ERROR_FILE_EXISTS || ::GetLastError() == ERROR_ALREADY_EXISTS) {
+        h = ::CreateFileW(name.c_str(), GENERIC_WRITE, share, nullptr, OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT,
+                          nullptr);
+        if (h == INVALID_HANDLE_VALUE) {
+            ec = last_win_error();
+            return nullptr;
+        }
+        std::error_code problem;
+        if (::GetFileType(h) == FILE_TYPE_DISK) {
+            BY_HANDLE_FILE_INFORMATION info{};
+            if (!::GetFileInformationByHandle(h, &info)) problem = last_win_error();
+            else if ((info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0)
+                problem = std::make_error_code(std::errc::too_many_symbolic_link_levels);
+            else if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0)
+                problem = std::make_error_code(std::errc::is_a_directory);
+            else if (info.nNumberOfLinks > 1)
+                problem = std::make_error_code(std::errc::too_many_links);
+            else if (!::SetEndOfFile(h))  // the position is 0 right after opening
+                problem = last_win_error();
+        }
+        if (problem) {
+            ::CloseHandle(h);
+            ec = problem;
+            return nullptr;
+        }
+    } else {
+        ec = last_win_error();
+        return nullptr;
+    }
+    const int fd = ::_open_osfhandle(reinterpret_cast<intptr_t>(h), _O_WRONLY | _O_BINARY);
+    if (fd < 0) {
+        ::CloseHandle(h);
+        ec = std::make_error_code(std::errc::too_many_files_open);
+        return nullptr;
+    }
+    std::FILE* file = ::_fdopen(fd, "wb");
+    if (file == nullptr) {
+        ec = {errno, std::generic_category()};
+        ::_close(fd);  // closes the handle too
+        return nullptr;
+    }
+    ec = {};
+    return file;
+}
+
+bool truncate_open_file(std::FILE* file, std::uint64_t size) {
+    if (file == nullptr || size > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    (void)std::fflush(file);
+    const auto at = static_cast<long long>(size);
+    return ::_chsize_s(::_fileno(file), at) == 0 && ::_fseeki64(file, at, SEEK_SET) == 0;
+}
 
 File open_directory(const fs::path& dir, std::error_code& ec) {
     HANDLE h = open_handle(long_name(dir), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES);

@@ -10,6 +10,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -141,6 +145,12 @@ std::string give_to_sudo_user(std::FILE* file) {
 }
 
 bool load_capture_library(std::string&) { return true; }
+
+void release_free_memory() {
+#ifdef __GLIBC__
+    (void)::malloc_trim(0);
+#endif
+}
 
 void install_stop_flag(std::atomic<bool>& flag) {
     stop_flag = &flag;

@@ -8,6 +8,8 @@
 
 #include <shellapi.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
@@ -170,6 +172,8 @@ std::string ui_language() {
 }
 
 std::string_view os_name() { return "windows"; }
+
+void release_free_memory() { (void)::_heapmin(); }
 
 void lower_thread_priority() { ::SetThreadPriority(::GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL); }
 

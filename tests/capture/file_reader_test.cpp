@@ -390,6 +390,47 @@ TEST(FileReader, PcapngTsoffsetAddsSecondsEitherWay) {
     }
 }
 
+TEST(FileReader, PcapngEveryTsresolAndTimestampStaysInRange) {
+    // All 256 if_tsresol bytes (2^-n and 10^-n, huge exponents included) with the extreme 64-bit
+    // timestamps and offsets: refused as damaged, or converted with nsec < 10^9 and |sec| within
+    // the clamp (no overflow: the UBSan build reports any).
+    constexpr std::int64_t max_seconds = 9'223'372'035;
+    const std::uint64_t stamps[] = {0, 1, 999'999'999, 0xFFFFFFFFULL, 1ULL << 32, 16'725'225'600'000'000ULL,
+                                    1ULL << 63, (1ULL << 63) - 1, ~std::uint64_t{0}, ~std::uint64_t{0} - 1};
+    const std::int64_t offsets[] = {0, 1, -1, INT64_MAX, INT64_MIN, 16'725'225'600, -16'725'225'600};
+    int accepted = 0;
+    for (int tsresol = 0; tsresol < 256; ++tsresol) {
+        SCOPED_TRACE("if_tsresol " + std::to_string(tsresol));
+        const Endian e = tsresol % 2 == 0 ? Endian::little : Endian::big;
+        ScratchDir dir;
+        test::NgFile f(e);
+        f.shb();
+        for (const std::int64_t offset : offsets) {
+            f.idb(1, 0, test::concat({test::ng_tsresol(e, static_cast<std::uint8_t>(tsresol)),
+                                      test::ng_tsoffset(e, offset), test::ng_end(e)}));
+        }
+        for (std::uint32_t i = 0; i < std::size(offsets); ++i) {
+            for (const std::uint64_t ts : stamps) f.epb(i, ts, bytes_counting(14, 0));
+        }
+        const std::string path = dir.write("ts.pcapng", f.bytes());
+        try {
+            FileReader reader(path);
+            const test::ReadResult result = test::read_all(reader);
+            EXPECT_EQ(result.status, ReadStatus::end) << result.error;
+            EXPECT_EQ(result.packets.size(), std::size(offsets) * std::size(stamps));
+            for (const test::ReadPacket& p : result.packets) {
+                EXPECT_LT(p.nsec, 1'000'000'000U);
+                EXPECT_LE(p.sec, max_seconds);
+                EXPECT_GE(p.sec, -max_seconds);
+            }
+            ++accepted;
+        } catch (const CaptureError& error) {
+            EXPECT_NE(std::string(error.what()).find("if_tsresol"), std::string::npos) << error.what();
+        }
+    }
+    EXPECT_EQ(accepted, 20 + 64);  // 10^0..10^-19 and 2^0..2^-63
+}
+
 // ---- pcapng: old and simple packet blocks, sections, skipped blocks ----
 
 TEST(FileReader, PcapngSimpleAndObsoletePacketBlocksAndSections) {

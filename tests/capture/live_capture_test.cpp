@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -189,6 +190,50 @@ TEST(LiveCapture, SeesAConnectionToOurListener) {
     EXPECT_EQ(stats.received, seen.size());
     EXPECT_EQ(stats.dropped, 0U);
 }
+
+#if defined(__linux__)
+// Bytes of this process's memory mapped from sockets: the capture rings (nothing else here maps
+// a socket), as /proc/self/maps lists them ("socket:[inode]").
+std::uint64_t socket_mapped_bytes() {
+    std::ifstream maps("/proc/self/maps");
+    std::uint64_t total = 0;
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("socket:[") == std::string::npos) continue;
+        const auto dash = line.find('-');
+        const auto space = line.find(' ');
+        total += std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16) -
+                 std::stoull(line.substr(0, dash), nullptr, 16);
+    }
+    return total;
+}
+
+// The kernel ring is the buffer asked for, not twice it: with the default snaplen every slot takes
+// a 128 KiB block (a whole loopback packet is just over 64 KiB), which libpcap's request ignores.
+TEST(LiveCapture, TheRingIsTheBufferAskedFor) {
+    constexpr int mib = 1024 * 1024;
+    struct Case {
+        int snaplen;
+        int buffer;
+        int batch_ms;
+    };
+    for (const Case c : {Case{65600, 16 * mib, 0}, Case{262144, 8 * mib, 0}, Case{1000, 8 * mib, 0},
+                         Case{65600, 16 * mib, 10}}) {
+        SCOPED_TRACE("snaplen " + std::to_string(c.snaplen) + ", buffer " + std::to_string(c.buffer) +
+                     ", batch_ms " + std::to_string(c.batch_ms));
+        const std::uint64_t before = socket_mapped_bytes();
+        LiveOptions options;
+        options.filter = "tcp port 9 and host 127.0.0.254";
+        options.snaplen = c.snaplen;
+        options.buffer_bytes = c.buffer;
+        options.batch_ms = c.batch_ms;
+        OPEN_LIVE_OR_SKIP(capture, options);
+        const std::uint64_t ring = socket_mapped_bytes() - before;
+        EXPECT_LE(ring, static_cast<std::uint64_t>(c.buffer)) << "ring of " << ring << " bytes";
+        EXPECT_GE(ring, static_cast<std::uint64_t>(c.buffer) - 256 * 1024) << "ring of " << ring << " bytes";
+    }
+}
+#endif
 
 TEST(LiveCapture, PollTimesOutWithNothingToRead) {
     LiveOptions options;

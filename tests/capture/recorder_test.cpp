@@ -18,7 +18,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #ifdef __linux__
@@ -324,6 +327,122 @@ TEST(Recorder, WriteFailureIsReportedOnceThenTheRecorderStops) {
     std::signal(SIGXFSZ, old_handler);
     EXPECT_EQ(reported, "cannot write " + path + ": File too large");
     EXPECT_LT(written, 1000U);
+}
+
+// The file size limit cuts a write in the middle of a record: the file keeps whole records only,
+// exactly as many as packets_written() says (a full disk leaves the same), for both writers.
+TEST(Recorder, AFailedWriteLeavesWholeRecordsAndTheirCount) {
+    for (const bool ng : {false, true}) {
+        SCOPED_TRACE(ng ? "pcapng" : "pcap");
+        ScratchDir dir;
+        const std::string path = dir.file(ng ? "limited.pcapng" : "limited.pcap");
+        rlimit old{};
+        ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit limited = old;
+        limited.rlim_cur = 100001;  // not on a record boundary
+        ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+        std::uint64_t written = 0;
+        bool failed = false;
+        {
+            std::unique_ptr<Recorder> pcap;
+            std::unique_ptr<PcapngWriter> pcapng;
+            if (ng) pcapng = std::make_unique<PcapngWriter>(path, DLT_EN10MB, 0);
+            else pcap = std::make_unique<Recorder>(path, DLT_EN10MB, 0);
+            const std::vector<std::uint8_t> bytes(999, 0x42);
+            Packet p;
+            p.caplen = p.len = 999;
+            p.data = bytes;
+            try {
+                for (int i = 0; i < 1000; ++i) ng ? pcapng->write(p, "a comment") : pcap->write(p);
+                ng ? pcapng->flush() : pcap->flush();
+            } catch (const CaptureError&) {
+                failed = true;
+            }
+            written = ng ? pcapng->packets_written() : pcap->packets_written();
+            EXPECT_EQ(ng ? pcapng->error() : pcap->error(), std::errc::file_too_large);
+        }
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, old_handler);
+        ASSERT_TRUE(failed);
+        EXPECT_GT(written, 50U);
+        FileReader reader(path);
+        const test::ReadResult r = test::read_all(reader, 2000);
+        EXPECT_EQ(r.status, ReadStatus::end) << "the file ends on a whole record: " << r.error;
+        EXPECT_EQ(r.packets.size(), written) << "packets_written() is what the file holds";
+        EXPECT_LE(std::filesystem::file_size(path), 100001U);
+    }
+}
+#endif
+
+// What the OS holds at any moment (what a kill -9 leaves) ends on a whole record: blocks are
+// never split across writes, also for pcapng with its comments.
+TEST(Recorder, WhatReachedTheFileAlwaysEndsOnAWholeRecord) {
+    for (const bool ng : {false, true}) {
+        SCOPED_TRACE(ng ? "pcapng" : "pcap");
+        ScratchDir dir;
+        const std::string path = dir.file(ng ? "live.pcapng" : "live.pcap");
+        std::unique_ptr<Recorder> pcap;
+        std::unique_ptr<PcapngWriter> pcapng;
+        if (ng) pcapng = std::make_unique<PcapngWriter>(path, DLT_EN10MB, 0);
+        else pcap = std::make_unique<Recorder>(path, DLT_EN10MB, 0);
+        const std::vector<std::uint8_t> bytes(65549, 0x17);
+        std::size_t seen = 0;
+        for (std::uint32_t i = 0; i < 300; ++i) {
+            Packet p;
+            p.caplen = p.len = 60 + (i * 7919) % 65489;  // sizes that fall across the buffer's edge
+            p.data = std::span<const std::uint8_t>(bytes.data(), p.caplen);
+            ng ? pcapng->write(p, std::string(i % 50, 'c')) : pcap->write(p);
+            if (i % 37 != 0 || std::filesystem::file_size(path) == 0) continue;  // pcapng: headers not yet out
+            FileReader reader(path);
+            const test::ReadResult r = test::read_all(reader, 400);
+            EXPECT_EQ(r.status, ReadStatus::end) << "after " << i + 1 << " packets: " << r.error;
+            EXPECT_GE(r.packets.size(), seen);
+            seen = r.packets.size();
+        }
+        EXPECT_GT(seen, 0U) << "a full buffer reaches the file without a flush";
+    }
+}
+
+#ifndef _WIN32
+// Started with sudo, a name someone else planted as a symbolic link (or a hard link) must not
+// make root truncate, overwrite or give away the file it leads to.
+TEST(Recorder, LinksAtTheRecordPathAreRefusedAndTheirTargetIsUntouched) {
+    for (const bool ng : {false, true}) {
+        SCOPED_TRACE(ng ? "pcapng" : "pcap");
+        ScratchDir dir;
+        const std::string target = dir.write("precious.txt", {'k', 'e', 'e', 'p'});
+        const std::string link = dir.file(ng ? "link.pcapng" : "link.pcap");
+        std::filesystem::create_symlink(target, link);
+        const std::string dangling = dir.file(ng ? "dangling.pcapng" : "dangling.pcap");
+        std::filesystem::create_symlink(dir.file("not-yet"), dangling);
+        const std::string hard = dir.file(ng ? "hard.pcapng" : "hard.pcap");
+        std::filesystem::create_hard_link(target, hard);
+        for (const std::string& path : {link, dangling, hard}) {
+            SCOPED_TRACE(path);
+            try {
+                if (ng) PcapngWriter writer(path, DLT_EN10MB, 0);
+                else Recorder recorder(path, DLT_EN10MB, 0);
+                ADD_FAILURE() << "wrote through " << path;
+            } catch (const CaptureError& e) {
+                EXPECT_EQ(e.kind(), CaptureErrorKind::other);
+                const std::string what = e.what();
+                EXPECT_EQ(what.rfind("cannot write " + path + ": ", 0), 0U) << what;
+                EXPECT_NE(what.find(path == hard ? "other hard links" : "symbolic link"), std::string::npos) << what;
+            }
+        }
+        EXPECT_EQ(std::filesystem::file_size(target), 4U) << "the link's target was truncated";
+        EXPECT_FALSE(std::filesystem::exists(dir.file("not-yet"))) << "a dangling link's target was created";
+        EXPECT_TRUE(std::filesystem::is_symlink(link));
+        // A plain file that is already there is replaced, as before.
+        const std::string plain = dir.write(ng ? "old.pcapng" : "old.pcap", std::vector<std::uint8_t>(5000, 1));
+        {
+            if (ng) PcapngWriter writer(plain, DLT_EN10MB, 0);
+            else Recorder recorder(plain, DLT_EN10MB, 0);
+        }
+        FileReader reader(plain);
+        EXPECT_EQ(test::read_all(reader).status, ReadStatus::end);
+    }
 }
 #endif
 

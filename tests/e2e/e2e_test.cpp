@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -17,12 +18,17 @@
 #include <filesystem>
 #include <functional>
 #include <iterator>
+#include <limits>
+#include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "events.hpp"
@@ -1108,6 +1114,611 @@ TEST(E2E, ChromiumPlaysSeeksAndRevalidates) {
     EXPECT_NE(log.find("GET /audio.mp3 206"), std::string::npos) << log;   // Range: bytes=0-
     EXPECT_NE(log.find("GET / 200"), std::string::npos) << log;
     EXPECT_NE(log.find("GET / 304"), std::string::npos) << log;            // the reload revalidated
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged files, far-out timestamps and names that are not UTF-8: whatever was read is analysed,
+// the summary is the last line, and `report` leaves a whole page or none.
+
+/// A little-endian pcapng built block by block from the golden capture's frames.
+class Pcapng {
+public:
+    Pcapng() {
+        std::string body;
+        u32(body, 0x1A2B3C4D);
+        u16(body, 1);
+        u16(body, 0);
+        u32(body, 0xFFFFFFFF);  // section length unknown
+        u32(body, 0xFFFFFFFF);
+        block(0x0A0D0D0A, body);
+    }
+    /// An interface: link type, optional if_tsresol byte and if_tsoffset seconds.
+    Pcapng& idb(std::uint16_t link, std::optional<std::uint8_t> tsresol = std::nullopt,
+                std::optional<std::int64_t> tsoffset = std::nullopt) {
+        std::string body;
+        u16(body, link);
+        u16(body, 0);
+        u32(body, 262144);
+        if (tsresol) {
+            u16(body, 9);
+            u16(body, 1);
+            body += static_cast<char>(*tsresol);
+            body.append(3, '\0');
+        }
+        if (tsoffset) {
+            u16(body, 14);
+            u16(body, 8);
+            u32(body, static_cast<std::uint32_t>(static_cast<std::uint64_t>(*tsoffset)));
+            u32(body, static_cast<std::uint32_t>(static_cast<std::uint64_t>(*tsoffset) >> 32));
+        }
+        if (tsresol || tsoffset) u32(body, 0);  // opt_endofopt
+        return block(1, body);
+    }
+    Pcapng& epb(std::uint32_t interface, std::uint64_t ts, const PcapRecord& r) {
+        std::string body;
+        u32(body, interface);
+        u32(body, static_cast<std::uint32_t>(ts >> 32));
+        u32(body, static_cast<std::uint32_t>(ts));
+        u32(body, static_cast<std::uint32_t>(r.data.size()));
+        u32(body, r.orig_len);
+        body.append(r.data.begin(), r.data.end());
+        body.append((4 - body.size() % 4) % 4, '\0');
+        return block(6, body);
+    }
+    /// Raw bytes (a damaged block).
+    Pcapng& raw(const std::string& bytes) {
+        bytes_ += bytes;
+        return *this;
+    }
+    [[nodiscard]] const std::string& bytes() const { return bytes_; }
+
+    static void u16(std::string& s, std::uint16_t v) {
+        s += static_cast<char>(v & 0xFF);
+        s += static_cast<char>(v >> 8);
+    }
+    static void u32(std::string& s, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+    }
+
+private:
+    Pcapng& block(std::uint32_t type, const std::string& body) {
+        const auto total = static_cast<std::uint32_t>(12 + body.size());
+        u32(bytes_, type);
+        u32(bytes_, total);
+        bytes_ += body;
+        u32(bytes_, total);
+        return *this;
+    }
+    std::string bytes_;
+};
+
+std::uint64_t micros(const PcapRecord& r) { return std::uint64_t{r.ts_sec} * 1'000'000 + r.ts_frac / 1000; }
+
+/// Text output's last paragraph, from its last line that starts with `marker` (after the indent)
+/// to the end, wrapped lines joined with single spaces.
+std::string last_paragraph(const std::string& text, const std::string& marker) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+    std::string joined;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        const auto start = it->find_first_not_of(' ');
+        joined = it->substr(start) + (joined.empty() ? "" : " " + joined);
+        if (it->compare(start, marker.size(), marker) == 0) return joined;
+    }
+    return "(no line starting with " + marker + ")";
+}
+
+/// Files in `dir` whose names contain `part` (a report's temporary file left behind).
+std::vector<std::string> leftovers(const fs::path& dir, const std::string& part) {
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().find(part) != std::string::npos) found.push_back(e.path().filename().string());
+    return found;
+}
+
+TEST(E2E, DamagedPcapngStillEndsWithTheSummary) {
+    TempDir dir;
+    const PcapFile golden = read_pcap(LABTOOL_GOLDEN_PCAP);
+    ASSERT_GT(golden.records.size(), 20u);
+    constexpr std::size_t before = 10;  // frames read before the damage
+    struct Variant {
+        std::string name;
+        std::string damage;   // bytes put after frame `before`
+        std::string because;  // in the warning
+    };
+    std::string bad_length;   // a block whose length is not a multiple of 4
+    Pcapng::u32(bad_length, 6);
+    Pcapng::u32(bad_length, 0x13);
+    bad_length.append(16, '\0');
+    std::string huge_length;  // a block claiming 16 MiB in a file of 40 KiB
+    Pcapng::u32(huge_length, 6);
+    Pcapng::u32(huge_length, 16 * 1024 * 1024);
+    const std::vector<Variant> variants = {
+        {"two-links", Pcapng().idb(101).bytes().substr(28), "different from the type of the first interface"},
+        {"bad-length", bad_length, "not a multiple of 4"},
+        {"huge-length", huge_length, "cut off by the end of the file"},
+    };
+    for (const Variant& v : variants) {
+        SCOPED_TRACE(v.name);
+        Pcapng f;
+        f.idb(1);
+        for (std::size_t i = 0; i < before; ++i) f.epb(0, micros(golden.records[i]), golden.records[i]);
+        f.raw(v.damage);
+        for (std::size_t i = before; i < golden.records.size(); ++i) f.epb(0, micros(golden.records[i]), golden.records[i]);
+        const fs::path file = dir / (v.name + ".pcapng");
+        write_text(file, f.bytes());
+
+        const auto r = run_replay(dir, file);
+        EXPECT_EQ(r.exit_code, std::optional<int>(1)) << r.err;
+        ASSERT_FALSE(r.events.empty()) << r.err;
+        const json& sum = r.events.back();
+        EXPECT_EQ(sum.value("event", ""), "summary") << "the summary is the last line:\n" << r.out;
+        EXPECT_EQ(sum.value("frames", -1LL), static_cast<long long>(before)) << sum.dump();
+        const std::string warning = sum.value("warning", "");
+        EXPECT_NE(warning.find(v.because), std::string::npos) << warning;
+        EXPECT_TRUE(std::regex_search(warning, std::regex("packet 1[01]\\b.*byte [0-9]+"))) << "says where: " << warning;
+        EXPECT_NE(r.err.find("labtool: warning:"), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find("labtool: error:"), std::string::npos) << r.err;
+
+        const auto text = run_command({labtool, "replay", file.string(), "--no-color", "--lang", "en"}, dir.path(),
+                                      command_timeout);
+        EXPECT_EQ(text.exit_code, 1) << text.err;
+        EXPECT_NE(text.out.find("frames read " + std::to_string(before)), std::string::npos) << text.out;
+        EXPECT_NE(last_paragraph(text.out, "warning: ").find(v.because), std::string::npos)
+            << "the summary's warning last:\n" << text.out;
+
+        const fs::path html = dir / (v.name + ".html");
+        const auto rep = run_command({labtool, "report", file.string(), "-o", html.string(), "--lang", "en"},
+                                     dir.path(), command_timeout);
+        EXPECT_EQ(rep.exit_code, 1) << rep.err;
+        const std::string page = read_text(html);
+        EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u) << page.substr(0, 200);
+        EXPECT_NE(page.find("</html>"), std::string::npos) << "a whole page";
+        EXPECT_NE(page.find(v.because), std::string::npos) << "the warning in the page";
+        EXPECT_EQ(leftovers(dir.path(), ".part"), std::vector<std::string>{}) << "no temporary file left";
+    }
+
+    {   // A report that cannot be written leaves nothing behind (and no 0-byte page).
+        const fs::path missing_dir = dir / "no-such-folder" / "r.html";
+        const auto rep = run_command({labtool, "report", LABTOOL_GOLDEN_PCAP, "-o", missing_dir.string()}, dir.path(),
+                                     command_timeout);
+        EXPECT_EQ(rep.exit_code, 1);
+        EXPECT_FALSE(fs::exists(missing_dir));
+    }
+    {   // An older report stays as it was until the new one is whole.
+        const fs::path html = dir / "kept.html";
+        write_text(html, "old report");
+        const auto rep = run_command({labtool, "report", (dir / "two-links.pcapng").string(), "-o", html.string()},
+                                     dir.path(), command_timeout);
+        EXPECT_EQ(rep.exit_code, 1) << rep.err;
+        EXPECT_EQ(read_text(html).rfind("<!DOCTYPE html>", 0), 0u);
+    }
+}
+
+TEST(E2E, FarOutPcapngTimestampsReplayWithoutUndefinedBehaviour) {
+    // Run against the LABTOOL_SANITIZE build: UBSan reports "runtime error" on stderr.
+    TempDir dir;
+    const PcapFile golden = read_pcap(LABTOOL_GOLDEN_PCAP);
+    constexpr std::int64_t year_2500 = 16'725'225'600;
+    Pcapng f;
+    f.idb(1, 9, year_2500)                                        // 0: ns, offset to 2500
+        .idb(1, 0x80 | 63)                                        // 1: 2^-63 s
+        .idb(1, 19, std::numeric_limits<std::int64_t>::min())     // 2: 10^-19 s, offset to -2^63 s
+        .idb(1, 0, std::numeric_limits<std::int64_t>::max());     // 3: seconds, offset to +2^63 s
+    const std::uint64_t stamps[] = {0, 1, 1ULL << 63, ~std::uint64_t{0}, 16'725'225'600'000'000ULL};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < golden.records.size(); ++i) {
+        f.epb(static_cast<std::uint32_t>(i % 4), stamps[i % std::size(stamps)], golden.records[i]);
+        ++n;
+    }
+    f.idb(1, 0x80 | 100);  // a corrupted if_tsresol: reading stops here
+    f.epb(4, 1, golden.records[0]);
+    const fs::path file = dir / "far-out.pcapng";
+    write_text(file, f.bytes());
+    for (const std::vector<std::string>& extra :
+         {std::vector<std::string>{"--format", "json"}, std::vector<std::string>{"--ladder"},
+          std::vector<std::string>{"-v"}}) {
+        SCOPED_TRACE(::testing::PrintToString(extra));
+        std::vector<std::string> argv{labtool, "replay", file.string(), "--no-color"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        const auto r = run_command(argv, dir.path(), command_timeout);
+        EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << "\n" << r.err;
+        EXPECT_EQ(r.err.find("runtime error"), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("if_tsresol"), std::string::npos) << r.err;
+        if (extra[0] == "--format") {
+            const auto events = parse_lines(r.out);
+            ASSERT_FALSE(events.empty());
+            EXPECT_EQ(events.back().value("event", ""), "summary");
+            EXPECT_EQ(events.back().value("frames", -1LL), static_cast<long long>(n));
+        }
+    }
+    const auto rep = run_command({labtool, "report", file.string(), "-o", (dir / "r.html").string()}, dir.path(),
+                                 command_timeout);
+    EXPECT_EQ(rep.exit_code, 1) << rep.err;
+    EXPECT_EQ(rep.err.find("runtime error"), std::string::npos) << rep.err;
+}
+
+/// `text` with the first `from` replaced by `to` (of the same length) in the first record holding it.
+bool patch_record(PcapFile& f, const std::string& from, const std::string& to) {
+    for (PcapRecord& r : f.records) {
+        const std::string bytes(r.data.begin(), r.data.end());
+        const auto at = bytes.find(from);
+        if (at == std::string::npos) continue;
+        std::copy(to.begin(), to.end(), r.data.begin() + static_cast<std::ptrdiff_t>(at));
+        return true;
+    }
+    return false;
+}
+
+TEST(E2E, NamesAndHttpThatAreNotUtf8) {
+    TempDir dir;
+    PcapFile golden = read_pcap(LABTOOL_GOLDEN_PCAP);
+    // A URI and a header value with bytes that are no UTF-8 (a lone continuation byte, a cut
+    // sequence), the same lengths so the captured lengths stay true.
+    ASSERT_TRUE(patch_record(golden, "GET /logo.jpg", "GET /l\xff" "go.jpg"));
+    ASSERT_TRUE(patch_record(golden, "User-Agent: curl", "User-Agent: c\xc3(rl"));
+    const fs::path file = dir / "caf\xe9-\xff.pcap";  // Latin-1: not UTF-8
+    write_pcap(file, golden);
+    {   // Whole: every line JSON, the bytes replaced.
+        const auto r = run_replay(dir, file);
+        EXPECT_EQ(r.exit_code, std::optional<int>(0)) << r.err;
+        EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+        ASSERT_FALSE(r.events.empty());
+        EXPECT_EQ(r.events.back().value("event", ""), "summary");
+        bool uri_seen = false;
+        for (const auto& e : of_kind(r.events, "http_request"))
+            uri_seen = uri_seen || e.value("uri", "") == "/l\xef\xbf\xbdgo.jpg";  // U+FFFD
+        EXPECT_TRUE(uri_seen) << r.out;
+    }
+    // Cut short: the warning names the file, whose name is not UTF-8.
+    const std::string whole = read_text(file);
+    const fs::path cut = dir / "cut-\xff\xfe.pcap";
+    write_text(cut, whole.substr(0, whole.size() - 10));
+    {
+        const auto r = run_replay(dir, cut);
+        EXPECT_EQ(r.exit_code, std::optional<int>(1)) << r.err;
+        EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+        ASSERT_FALSE(r.events.empty()) << r.err;
+        const json& sum = r.events.back();
+        EXPECT_EQ(sum.value("event", ""), "summary") << r.out.substr(r.out.size() > 400 ? r.out.size() - 400 : 0);
+        EXPECT_NE(sum.value("warning", "").find("cut-\xef\xbf\xbd\xef\xbf\xbd.pcap"), std::string::npos) << sum.dump();
+    }
+    for (const char* lang : {"en", "zh"}) {
+        const auto t = run_command({labtool, "replay", cut.string(), "--no-color", "--lang", lang}, dir.path(),
+                                   command_timeout);
+        EXPECT_EQ(t.exit_code, 1) << t.err;
+        EXPECT_EQ(t.err.find("labtool: error"), std::string::npos) << t.err;
+        EXPECT_EQ(t.err.find("错误"), std::string::npos) << t.err;
+        const std::string warning = last_paragraph(t.out, std::string(lang) == "en" ? "warning: " : "警告：");
+        EXPECT_NE(warning.find("cut-\xff\xfe.pcap"), std::string::npos) << t.out;
+        EXPECT_NE(warning.find("cut off by the end of the file"), std::string::npos) << warning;
+    }
+    const fs::path html = dir / "report-\xff.html";
+    const auto rep = run_command({labtool, "report", cut.string(), "-o", html.string()}, dir.path(), command_timeout);
+    EXPECT_EQ(rep.exit_code, 1) << rep.err;
+    EXPECT_NE(read_text(html).find("</html>"), std::string::npos);
+}
+
+TEST(E2E, RecordingToANameThatIsNotUtf8) {
+    TempDir dir;
+    const auto s = run_live(dir, [&](std::uint16_t port) { curl(dir, {"-o", "/dev/null", base_url(port) + "/"}); },
+                            "rec-\xff\xfe");
+    E2E_REQUIRE_STARTED(s);
+    EXPECT_EQ(s.exit_code, std::optional<int>(0)) << s.err;
+    EXPECT_EQ(s.err.find("json.exception"), std::string::npos) << s.err;
+    ASSERT_FALSE(s.events.empty()) << s.err;
+    const json& sum = s.events.back();
+    EXPECT_EQ(sum.value("event", ""), "summary");
+    EXPECT_NE(sum.value("record_path", "").find("rec-\xef\xbf\xbd\xef\xbf\xbd.pcap"), std::string::npos) << sum.dump();
+    EXPECT_TRUE(fs::exists(s.pcap));
+}
+
+}  // namespace
+}  // namespace e2e
+
+// ---------------------------------------------------------------------------------------------
+// Recording under stress: written by the capture thread, never through a link, failures said at
+// once, a bounded queue to analysis, the ring that -B asks for.
+
+namespace e2e {
+namespace {
+
+// A `labtool run` with `args` appended, started and waited for; `s` tells whether it started.
+std::unique_ptr<LiveRun> start_run(const TempDir& dir, std::uint16_t port, const std::vector<std::string>& args,
+                                   LiveSession& s, const std::string& name = "run") {
+    std::vector<std::string> argv{labtool, "run", "--port", std::to_string(port), "--no-color"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto run = std::make_unique<LiveRun>(argv, dir.path(), name);
+    if (!run->wait_ready()) {
+        s.no_permission = run->no_permission();
+        s.problem = "labtool run did not start; stderr:\n" + run->err();
+    } else {
+        s.started = true;
+    }
+    return run;
+}
+
+struct TsharkCount {
+    int exit_code = -1;
+    std::size_t packets = 0;
+    std::size_t syns = 0;   // connections opened (SYN without ACK)
+    std::size_t commented = 0;
+    std::string err;
+};
+
+TsharkCount tshark_count(const TempDir& dir, const fs::path& file) {
+    TsharkCount c;
+    const auto r = run_command({"tshark", "-r", file.string(), "-T", "fields", "-E", "separator=/t", "-e",
+                                "frame.number", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "frame.comment"},
+                               dir.path(), 60s);
+    c.exit_code = r.timed_out ? -1 : r.exit_code;
+    c.err = r.err;
+    for (const auto& line : split(r.out, '\n')) {
+        if (line.empty()) continue;
+        const auto f = split(line, '\t');
+        ++c.packets;
+        if (f.size() >= 3 && flag(f[1]) && !flag(f[2])) ++c.syns;
+        if (f.size() >= 4 && !f[3].empty()) ++c.commented;
+    }
+    return c;
+}
+
+// `count` curl processes at once, each fetching `url` `repeat` times (bounded: --max-time each).
+std::vector<pid_t> start_curls(const TempDir& dir, const std::string& url, int count, int repeat) {
+    std::vector<pid_t> pids;
+    for (int i = 0; i < count; ++i) {
+        std::vector<std::string> argv{"curl", "-s", "--max-time", "10"};
+        for (int k = 0; k < repeat; ++k) {
+            argv.push_back("-o");
+            argv.push_back("/dev/null");
+            argv.push_back(url);
+        }
+        pids.push_back(spawn(argv, dir / ("curl-" + std::to_string(i) + ".out"), dir / ("curl-" + std::to_string(i) + ".err")));
+    }
+    return pids;
+}
+
+void reap_curls(const std::vector<pid_t>& pids) {
+    for (const pid_t pid : pids)
+        if (!wait_for(pid, 15s)) kill_and_reap(pid);
+}
+
+// `kill -9` while recording: everything written up to the last flush (0.1 s) is in the file,
+// whole, for .pcap and .pcapng alike (before, both waited in 256 KiB buffers, and the pcapng
+// was written only after analysis, so the file held a fraction, cut in the middle of a block).
+TEST(E2E, AKilledRunLeavesAReadableRecordingOfEveryFinishedConnection) {
+    E2E_REQUIRE_TOOL(on_path("tshark"), "tshark");
+    for (const std::string ext : {"pcap", "pcapng"}) {
+        SCOPED_TRACE(ext);
+        TempDir dir;
+        const std::uint16_t port = free_port();
+        const fs::path rec = dir / ("killed." + ext);
+        LiveSession s;
+        auto run = start_run(dir, port, {"--record", rec.string(), "--format", "json"}, s);
+        E2E_REQUIRE_STARTED(s);
+        const auto base = base_url(port);
+        constexpr int connections = 6;
+        for (int i = 0; i < connections; ++i)
+            curl(dir, {"-o", "/dev/null", base + (i % 2 == 0 ? "/" : "/audio.mp3")});
+        std::this_thread::sleep_for(800ms);  // several flush intervals, all packets long captured
+        run->kill_now();
+        const auto c = tshark_count(dir, rec);
+        EXPECT_EQ(c.exit_code, 0) << "tshark must read the file to its end: " << c.err;
+        EXPECT_EQ(c.syns, static_cast<std::size_t>(connections)) << "every connection is in the file";
+        EXPECT_GE(c.packets, static_cast<std::size_t>(connections) * 8) << "each one whole";
+        if (ext == "pcapng") {
+            EXPECT_GE(c.commented, static_cast<std::size_t>(connections)) << "analysis kept up: comments";
+        }
+    }
+}
+
+// SIGTERM (and SIGINT) while curl loops still load the server: the summary's count is what the
+// file holds, every captured packet, and the file is whole.
+TEST(E2E, StoppedUnderLoadTheRecordingHoldsEveryPacketTheSummaryCounts) {
+    E2E_REQUIRE_TOOL(on_path("tshark"), "tshark");
+    for (const auto& [ext, sig] : {std::pair<std::string, int>{"pcap", SIGTERM}, {"pcapng", SIGTERM}, {"pcapng", SIGINT}}) {
+        SCOPED_TRACE(ext + (sig == SIGTERM ? " SIGTERM" : " SIGINT"));
+        TempDir dir;
+        const std::uint16_t port = free_port();
+        const fs::path rec = dir / ("load." + ext);
+        LiveSession s;
+        auto run = start_run(dir, port, {"--record", rec.string(), "--format", "json"}, s);
+        E2E_REQUIRE_STARTED(s);
+        const auto curls = start_curls(dir, base_url(port) + "/audio.mp3", 4, 25);
+        std::this_thread::sleep_for(1500ms);
+        const auto code = run->stop(sig);
+        reap_curls(curls);
+        ASSERT_TRUE(code.has_value()) << "labtool did not stop within 20 s";
+        EXPECT_EQ(*code, 0) << run->err();
+        const json sum = summary_of(parse_lines(run->out()));
+        ASSERT_TRUE(sum.is_object()) << run->out().substr(0, 2000);
+        const auto recorded = sum.value("recorded", -1LL);
+        EXPECT_EQ(recorded, sum.value("captured", -2LL)) << sum.dump();
+        EXPECT_GT(recorded, 100) << "the load reached the capture";
+        EXPECT_TRUE(sum.value("record_error", json("?")).is_null()) << sum.dump();
+        const auto c = tshark_count(dir, rec);
+        EXPECT_EQ(c.exit_code, 0) << c.err;
+        EXPECT_EQ(static_cast<long long>(c.packets), recorded) << "the summary counts what the file holds";
+    }
+}
+
+// A disk that fills up during the run: one line at once, the recording stops, the explanation
+// goes on, the summary says how many packets the file really holds, and the exit status is 1.
+TEST(E2E, AFullDiskIsSaidAtOnceAndTheSummaryCountsWhatTheFileHolds) {
+    TempDir dir;
+    const fs::path small = dir / "small";
+    fs::create_directories(small);
+    const auto mount = run_command({"mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small.string()}, dir.path(), 10s);
+    if (mount.exit_code != 0) {
+        if (require_live()) FAIL() << "LABTOOL_REQUIRE_LIVE=1 but a 64k tmpfs cannot be mounted: " << mount.err;
+        GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << mount.err;
+    }
+    struct Unmount {
+        const TempDir& dir;
+        fs::path at;
+        ~Unmount() { (void)run_command({"umount", at.string()}, dir.path(), 10s); }
+    } unmount{dir, small};
+    for (const std::string ext : {"pcap", "pcapng"}) {
+        SCOPED_TRACE(ext);
+        const fs::path rec = small / ("full." + ext);
+        const std::uint16_t port = free_port();
+        LiveSession s;
+        auto run = start_run(dir, port, {"--record", rec.string(), "--format", "json"}, s, "full-" + ext);
+        E2E_REQUIRE_STARTED(s);
+        const auto base = base_url(port);
+        for (int i = 0; i < 4; ++i) curl(dir, {"-o", "/dev/null", base + "/logo.jpg"});  // ~120 KB > 64k
+        // Said at once, while labtool still runs.
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (run->err().find("stopped") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(50ms);
+        const std::string said = run->err();
+        EXPECT_NE(said.find("labtool: error: recording to " + rec.string() + " stopped: No space left on device"),
+                  std::string::npos)
+            << said;
+        curl(dir, {"-o", "/dev/null", base + "/"});  // the explanation goes on after the failure
+        std::this_thread::sleep_for(500ms);
+        const auto code = run->stop();
+        EXPECT_EQ(code, std::optional<int>(1)) << "a failed recording is a failed run";
+        const std::string err = run->err();
+        EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
+        std::size_t lines = 0;
+        for (const auto& l : split(err, '\n')) lines += l.find("error:") != std::string::npos ? 1 : 0;
+        EXPECT_EQ(lines, 1u) << "one line, once: " << err;
+        const auto events = parse_lines(run->out());
+        const json sum = summary_of(events);
+        ASSERT_TRUE(sum.is_object()) << run->out();
+        EXPECT_EQ(sum.value("connections", -1), 5) << "all five connections explained";
+        EXPECT_EQ(sum.value("record_error", json()), json("No space left on device")) << sum.dump();
+        const auto recorded = sum.value("recorded", -1LL);
+        EXPECT_GT(recorded, 0);
+        EXPECT_LT(recorded, sum.value("captured", -1LL));
+        if (ext == "pcap") {
+            try {
+                EXPECT_EQ(static_cast<long long>(read_pcap(rec).records.size()), recorded) << "whole records, as counted";
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "the file does not end on a whole record: " << e.what();
+            }
+        } else if (on_path("tshark")) {
+            const auto c = tshark_count(dir, rec);
+            EXPECT_EQ(c.exit_code, 0) << c.err;
+            EXPECT_EQ(static_cast<long long>(c.packets), recorded);
+        }
+        fs::remove(rec);
+    }
+}
+
+// Files that cannot take a recording fail before anything is served, in one line, exit 1.
+TEST(E2E, UnwritableRecordPathsFailAtOnceInOneLine) {
+    TempDir dir;
+    for (const std::string path : {"/proc/version", "/dev/full", "/proc/no-such.pcapng"}) {
+        SCOPED_TRACE(path);
+        const auto r = run_command({labtool, "run", "--port", std::to_string(free_port()), "--record", path},
+                                   dir.path(), command_timeout);
+        if (r.err.find("no permission to capture") != std::string::npos) {
+            if (require_live()) FAIL() << r.err;
+            GTEST_SKIP() << "live capture not permitted";
+        }
+        ASSERT_FALSE(r.timed_out);
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("labtool: error: cannot write " + path + ": "), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find("labtool: serving"), std::string::npos) << "failed before serving: " << r.err;
+    }
+}
+
+// `sudo labtool run --record DIR/link.pcap` where someone planted link.pcap as a symbolic link:
+// refused with a clear error; the link's target is neither truncated nor given away.
+TEST(E2E, ASymlinkAtTheRecordPathIsRefusedAndItsTargetUntouched) {
+    TempDir dir;
+    const fs::path target = dir / "precious.txt";
+    write_text(target, "do not touch");
+    for (const std::string ext : {"pcap", "pcapng"}) {
+        SCOPED_TRACE(ext);
+        const fs::path link = dir / ("link." + ext);
+        fs::create_symlink(target, link);
+        ::setenv("SUDO_UID", "65534", 1);  // as if started with sudo by another user
+        ::setenv("SUDO_GID", "65534", 1);
+        const auto r = run_command({labtool, "run", "--port", std::to_string(free_port()), "--record", link.string()},
+                                   dir.path(), command_timeout);
+        ::unsetenv("SUDO_UID");
+        ::unsetenv("SUDO_GID");
+        if (r.err.find("no permission to capture") != std::string::npos) {
+            if (require_live()) FAIL() << r.err;
+            GTEST_SKIP() << "live capture not permitted";
+        }
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find("labtool: error: cannot write " + link.string() + ": it is a symbolic link"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_EQ(read_text(target), "do not touch");
+        struct stat st {};
+        ASSERT_EQ(::stat(target.c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, ::getuid()) << "the target was given away";
+        EXPECT_TRUE(fs::is_symlink(link));
+    }
+}
+
+// Analysis much slower than the capture (-x prints every byte) and a 1 MiB queue: packets are
+// skipped for analysis, counted and said, but every one is recorded.
+TEST(E2E, WhenAnalysisFallsBehindPacketsAreSkippedForItButRecorded) {
+    TempDir dir;
+    const std::uint16_t port = free_port();
+    const fs::path rec = dir / "behind.pcap";
+    LiveSession s;
+    auto run = start_run(dir, port, {"--record", rec.string(), "--queue-mib", "1", "-x"}, s);
+    E2E_REQUIRE_STARTED(s);
+    const auto curls = start_curls(dir, base_url(port) + "/audio.mp3", 2, 5);
+    reap_curls(curls);
+    std::this_thread::sleep_for(300ms);
+    const auto code = run->stop();
+    ASSERT_TRUE(code.has_value()) << "labtool did not stop within 20 s";
+    EXPECT_EQ(*code, 0) << run->err();
+    const std::string out = run->out();
+    const std::string err = run->err();
+    EXPECT_NE(err.find("labtool: warning: analysis fell behind the capture"), std::string::npos) << err;
+    const std::regex not_analysed(R"(packets not analysed because analysis fell behind (\d+))");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, not_analysed)) << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+    const long long skipped = std::stoll(m[1]);
+    EXPECT_GT(skipped, 0);
+    const std::regex captured(R"(packets captured (\d+))");
+    ASSERT_TRUE(std::regex_search(out, m, captured));
+    const auto file = read_pcap(rec);
+    EXPECT_EQ(static_cast<long long>(file.records.size()), std::stoll(m[1])) << "every captured packet is recorded";
+}
+
+// The kernel ring of an idle run is what -B asks for (before: twice, since each 64 KiB-plus
+// slot took a 128 KiB block), read from the process's socket mappings.
+TEST(E2E, TheCaptureRingIsTheBufferAskedFor) {
+    TempDir dir;
+    for (const int mib : {32, 128}) {
+        SCOPED_TRACE("-B " + std::to_string(mib));
+        LiveSession s;
+        auto run = start_run(dir, free_port(), {"-B", std::to_string(mib)}, s, "ring" + std::to_string(mib));
+        E2E_REQUIRE_STARTED(s);
+        std::this_thread::sleep_for(300ms);
+        std::uint64_t ring = 0;
+        std::istringstream maps(read_text("/proc/" + std::to_string(run->pid()) + "/maps"));
+        std::string line;
+        while (std::getline(maps, line)) {
+            if (line.find("socket:[") == std::string::npos) continue;
+            const auto dash = line.find('-');
+            ring += std::stoull(line.substr(dash + 1, line.find(' ') - dash - 1), nullptr, 16) -
+                    std::stoull(line.substr(0, dash), nullptr, 16);
+        }
+        const std::string status = read_text("/proc/" + std::to_string(run->pid()) + "/status");
+        const auto rss = status.find("VmRSS:");
+        std::cout << "[ NOTE     ] -B " << mib << ": ring " << ring / (1024 * 1024) << " MiB, "
+                  << (rss != std::string::npos ? status.substr(rss, status.find('\n', rss) - rss) : std::string("?"))
+                  << "\n";
+        const std::uint64_t asked = static_cast<std::uint64_t>(mib) << 20;
+        EXPECT_LE(ring, asked);
+        EXPECT_GE(ring, asked - (256u << 10));
+        EXPECT_EQ(run->stop(), std::optional<int>(0)) << run->err();
+    }
 }
 
 }  // namespace

@@ -268,10 +268,10 @@ public:
         return false;
     }
 
-    // SIGINT, then wait (bounded). Returns the exit code, or nothing if it had to be killed.
-    std::optional<int> stop() {
+    // SIGINT (or `sig`), then wait (bounded). Returns the exit code, or nothing if it had to be killed.
+    std::optional<int> stop(int sig = SIGINT) {
         if (pid_ <= 0) return exit_code_;
-        ::kill(pid_, SIGINT);
+        ::kill(pid_, sig);
         auto code = wait_for(pid_, stop_timeout);
         if (!code) {
             kill_and_reap(pid_);
@@ -283,6 +283,15 @@ public:
         return code;
     }
 
+    // SIGKILL now (as a crash or `kill -9` would), and reap it.
+    void kill_now() {
+        if (pid_ <= 0) return;
+        kill_and_reap(pid_);
+        pid_ = -1;
+        exit_code_ = 128 + SIGKILL;
+    }
+
+    pid_t pid() const { return pid_; }
     std::optional<int> exit_code() const { return exit_code_; }
     std::string out() const { return read_text(out_); }
     std::string err() const { return read_text(err_); }

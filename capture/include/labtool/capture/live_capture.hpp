@@ -17,10 +17,13 @@ struct LiveOptions {
     std::string interface;                        // empty: default_loopback_interface()
     std::string filter;                           // BPF, e.g. "tcp port 3000"; empty: everything
     /// In immediate mode libpcap uses a TPACKET_V2 ring whose slots are as large as the snaplen
-    /// (up to 64 KiB), so the snaplen sets how many packets the ring holds. 65600 keeps a whole
-    /// loopback packet (MTU 65536 + link header) and gives 2000 slots in the default buffer.
+    /// (at most the interface's largest frame), so the snaplen sets how many packets the ring
+    /// holds. 65600 keeps a whole loopback packet (MTU 65536 + link header): on Linux each slot
+    /// then takes 128 KiB, 1024 slots in the default buffer.
     int snaplen = 65600;
-    int buffer_bytes = 128 * 1024 * 1024;         // kernel ring; libpcap's default drops bursts
+    /// The kernel ring in bytes (libpcap's default drops bursts). On Linux it is the memory the
+    /// ring really takes (rounded down to whole blocks): libpcap's request is sized for its slots.
+    int buffer_bytes = 128 * 1024 * 1024;
     /// 0: immediate mode (every packet at once). N > 0: the kernel delivers packets in blocks at
     /// most N ms late; use it for tens of thousands of packets per second (fewer wakeups).
     int batch_ms = 0;

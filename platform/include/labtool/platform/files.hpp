@@ -22,6 +22,21 @@ std::string to_utf8(const std::filesystem::path& path);
 /// fopen with a UTF-8 name (_wfopen on Windows). nullptr on failure with errno set.
 std::FILE* fopen_utf8(const std::string& path, const char* mode);
 
+/// Opens `path` (UTF-8) to write a recording, safe also for root under sudo in a folder others can
+/// write to: the last name is never followed if it is a symbolic link (O_NOFOLLOW; Windows: a
+/// reparse point is opened as itself and refused). A new file is created (O_EXCL; `created` is
+/// then true); an existing regular file is truncated only after fstat showed it is one with no
+/// other hard link; an existing FIFO or character device is written as it is (never truncated,
+/// a FIFO without a reader fails at once instead of blocking); anything else is refused. Binary,
+/// unbuffered stdio is up to the caller. nullptr and `ec` on failure: too_many_symbolic_link_levels
+/// (a link), too_many_links (other hard links), is_a_directory, not_supported (another kind), or
+/// the OS's own error.
+std::FILE* open_for_recording(const std::string& path, bool& created, std::error_code& ec);
+
+/// Cuts the open `file` to `size` bytes (the partial record a failed write left behind) and
+/// puts its position there. false when the OS refuses.
+bool truncate_open_file(std::FILE* file, std::uint64_t size);
+
 #ifdef _WIN32
 using NativeFile = void*;  // HANDLE
 #else

@@ -67,6 +67,11 @@ bool stdout_is_terminal();
 /// GetUserDefaultUILanguage on Windows; empty elsewhere (LC_ALL, LC_MESSAGES and LANG decide).
 std::string ui_language();
 
+/// Hands memory the program has freed back to the OS where the allocator keeps it for reuse
+/// (glibc: malloc_trim, which also releases free pages inside the heap; Windows: _heapmin);
+/// nothing elsewhere. Call after a burst, once its buffers are freed.
+void release_free_memory();
+
 /// Lets the calling thread yield the CPU to the others (analysis behind capture): a higher nice
 /// value for this thread on Linux, a lower thread priority on Windows; nothing elsewhere.
 void lower_thread_priority();
