@@ -1091,6 +1091,40 @@ TEST_F(WithOptions, ConnectionCapRefusesWith503) {
     EXPECT_EQ(ok->status, 200);
 }
 
+TEST_F(WithOptions, SlowClientsBeyondTheCapNeverStopTheServerAnsweringANewOne) {
+    // More slowloris clients than --max-connections: a new client is still answered at once
+    // (503 while the slots are held), and once the header timeout has cut the slow ones off, it
+    // is served again. Nothing waits on a slow client.
+    Served s(tree_.root, tree_.base.path(), {"--max-connections", "3", "--header-timeout", "1"});
+    ASSERT_TRUE(s.ready()) << s.err();
+    std::vector<std::unique_ptr<Connection>> slow;
+    for (int i = 0; i < 5; ++i) {
+        slow.push_back(std::make_unique<Connection>(s.port()));
+        ASSERT_TRUE(slow.back()->send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+    }
+    std::this_thread::sleep_for(200ms);
+    {
+        const auto start = conformance::Clock::now();
+        Connection fresh(s.port());
+        const auto r = fresh.exchange(request("GET", "/notes.txt"));
+        ASSERT_TRUE(r) << "a new client got no answer while slow clients held the slots";
+        EXPECT_TRUE(r->status == 503 || r->status == 200) << r->status;
+        EXPECT_LE(conformance::Clock::now() - start, 900ms) << "the answer waited for a slow client";
+    }
+    // The 1 s header timeout ends the slow ones (408, then at most 2 s of lingering for their
+    // unread bytes, whether or not they close): within 5 s a new client is served again.
+    std::optional<conformance::HttpResponse> ok;
+    for (int i = 0; i < 10; ++i) {
+        std::this_thread::sleep_for(500ms);
+        Connection later(s.port());
+        ok = later.exchange(request("GET", "/notes.txt"));
+        if (ok && ok->status == 200) break;
+    }
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << "still refused 5 s after the slow clients' header timeout";
+    EXPECT_EQ(ok->body, "notes\n");
+}
+
 TEST_F(WithOptions, SeveralThreadsShareThePortButNoSecondServerDoes) {
     // --threads 3: three listeners on one port (SO_REUSEPORT); every connection is answered.
     Served s(tree_.root, tree_.base.path(), {"--threads", "3"});
