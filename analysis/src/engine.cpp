@@ -495,6 +495,11 @@ void Engine::process(const Frame& frame, const Sink& sink) {
     impl_->sink = nullptr;
 }
 
+void Engine::skip_frames(std::uint64_t n) noexcept {
+    impl_->stats.frames += n;
+    impl_->stats.skipped_frames += n;
+}
+
 void Engine::flush(const Sink& sink) {
     impl_->sink = &sink;
     impl_->release_held(nullptr);

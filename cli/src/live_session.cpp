@@ -324,12 +324,17 @@ int run_live(const RunOptions& options) {
     for (;;) {
         if (queue.pop(packet, std::chrono::milliseconds(50))) {
             if (packet.number > last_number + 1) {
-                not_analysed_unsaid += packet.number - last_number - 1;
+                // Skipped packets keep their numbers: the explanation's frame numbers stay
+                // those of the recording (and of Wireshark on it).
+                const std::uint64_t skipped = packet.number - last_number - 1;
+                not_analysed_unsaid += skipped;
+                engine.skip_frames(skipped);
+                frame_number += skipped;
                 say_not_analysed(false);
             }
             last_number = packet.number;
             const analysis::Frame fr = to_frame(packet.view(), *link);
-            if (++frame_number == 1) first_ts = fr.ts;
+            if (++frame_number == 1 || first_ts.sec == 0) first_ts = fr.ts;
             renderer->on_frame(frame_number,
                                static_cast<double>(fr.ts.sec - first_ts.sec) + (static_cast<double>(fr.ts.nsec) - first_ts.nsec) / 1e9,
                                fr);

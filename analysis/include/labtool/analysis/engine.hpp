@@ -50,6 +50,7 @@ struct EngineStats {
     std::uint64_t responses = 0;
     std::uint64_t payload_bytes = 0;
     std::uint64_t late_frames = 0;      // packets of connections already finished and freed
+    std::uint64_t skipped_frames = 0;   // not given to the engine (skip_frames), still numbered
     double first_time = 0.0;            // absolute seconds of the first frame
     double last_time = 0.0;
 };
@@ -70,6 +71,10 @@ public:
     /// Ends the capture: open connections get their final HTTP results and a ConnectionEnd
     /// (close_kind open unless they closed). Repeated calls emit nothing more.
     void finish(const Sink& sink);
+
+    /// `n` frames of the capture were not given to the engine (live capture fell behind): the
+    /// frame numbers of the events stay those of the capture and its recording.
+    void skip_frames(std::uint64_t n) noexcept;
 
     /// Emits an event the engine holds back to decide a fact (the first FIN of a connection
     /// waits for the next packet: did the FINs cross?). Live capture calls it when idle.
