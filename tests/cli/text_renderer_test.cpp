@@ -209,3 +209,33 @@ TEST(TextRenderer, FaviconIsCalledHarmlessOnlyWhenItWasA404) {
 
 }  // namespace
 }  // namespace labtool::cli
+
+namespace labtool::cli {
+namespace {
+
+TEST(LadderRenderer, AfterAReplayAtMost200ConnectionsAreDrawnAndTheRestCounted) {
+    // 250 connections (a SYN each): the grouped ladder keeps 200 (memory stays bounded for
+    // 100 000) and says how many it left out.
+    std::ostringstream out;
+    TextOptions o;
+    auto r = make_ladder_renderer(out, o, true);
+    a::EngineOptions eo;
+    eo.emit_packets = true;
+    a::Engine engine(eo);
+    auto sink = [&](const a::Event& e) { r->on_event(e); };
+    for (std::uint16_t i = 0; i < 250; ++i) {
+        test::ConversationBuilder c(1000u + i, 5000u, static_cast<std::uint16_t>(20000 + i));
+        c.send(true, f::syn);
+        engine.process(a::Frame{a::LinkType::ethernet, {1, i}, 0, c.frames[0]}, sink);
+    }
+    engine.finish(sink);
+    r->on_summary(RunSummary{});
+    const std::string t = out.str();
+    std::size_t headers = 0;
+    for (std::size_t at = t.find("\n#"); at != std::string::npos; at = t.find("\n#", at + 1)) ++headers;
+    EXPECT_EQ(headers, 200u);
+    EXPECT_NE(t.find("50 more connections"), std::string::npos) << t.substr(t.size() > 400 ? t.size() - 400 : 0);
+}
+
+}  // namespace
+}  // namespace labtool::cli
